@@ -1,0 +1,38 @@
+# Every target creates and uses the project's virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test check format bench serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: replay samples/vtest.avi through the embedded people detector into out/
+demo: $(STAMP)
+	$(BIN)/streamer -v run configs/demo.yaml
+
+## test: the test suite (real servers on loopback; see README for what it needs)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## check: lint, format check and strict typing
+check: $(STAMP)
+	$(BIN)/ruff check streamer tests
+	$(BIN)/ruff format --check streamer tests
+	$(BIN)/mypy streamer
+
+format: $(STAMP)
+	$(BIN)/ruff format streamer tests
+	$(BIN)/ruff check --fix streamer tests
+
+## serve: the embedded people detector on 127.0.0.1:8000
+serve: $(STAMP)
+	$(BIN)/streamer serve --model people --port 8000
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

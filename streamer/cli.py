@@ -1,0 +1,99 @@
+"""The ``streamer`` command: ``run``, ``serve`` and ``probe``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from streamer import __version__
+from streamer.exceptions import StreamerError
+
+logger = logging.getLogger("streamer.cli")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``streamer`` console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        code: int = args.handler(args)
+        return code
+    except StreamerError as exc:
+        logger.error("%s", exc)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamer", description="Camera and video streaming inference pipeline."
+    )
+    parser.add_argument("--version", action="version", version=f"streamer {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a pipeline from a YAML config")
+    run.add_argument("config", help="path to the YAML config")
+    run.add_argument("--workers", type=int, help="override pipeline.workers")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(handler=_run)
+
+    serve = commands.add_parser(
+        "serve", help="serve a local model over the LandingEdge HTTP contract"
+    )
+    from streamer.server import build_arg_parser
+
+    build_arg_parser(serve)
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO
+    if verbosity >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from streamer.config import load_config
+    from streamer.pipeline import Outcome, Pipeline
+
+    config = load_config(args.config)
+    overrides: dict[str, object] = {}
+    if args.workers is not None:
+        overrides["workers"] = args.workers
+    if args.no_progress:
+        overrides["progress"] = False
+    if overrides:
+        pipeline_cfg = config.pipeline.model_copy(update=overrides)
+        config = config.model_copy(update={"pipeline": pipeline_cfg})
+    summary = Pipeline(config).run()
+    print(summary.line(), file=sys.stderr)
+    if summary.outcome is Outcome.SOURCE_FAILED:
+        return EXIT_ERROR
+    if summary.outcome in (Outcome.INTERRUPTED, Outcome.ABORTED):
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from streamer.server import main_from_args
+
+    return main_from_args(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

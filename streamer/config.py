@@ -1,0 +1,292 @@
+"""YAML configuration to validated settings.
+
+Configs are read with YAML 1.2 scalar rules: only ``true``/``false`` are booleans,
+and numbers with leading zeros or colons (``0554``, ``12:30``) stay strings, so a
+field of the wrong type is rejected instead of silently receiving YAML 1.1's
+reading. ``${VAR}`` and ``${VAR:-default}`` in any string are replaced from the
+environment, which is where secrets belong. Every error names the file, the field
+path and the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from streamer.exceptions import ConfigError
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SourceConfig(_Strict):
+    """Where frames come from.
+
+    ``url`` is a file path, an image folder or glob, an ``rtsp://`` or ``http(s)://``
+    stream URL, or a webcam (``0`` or ``/dev/video0``).
+    """
+
+    url: str | int
+    name: str | None = None
+    max_fps: float | None = Field(default=None, gt=0)
+    realtime: bool = False
+    loop: bool = False
+    rtsp_transport: Literal["tcp", "udp"] = "tcp"
+    open_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=5.0, gt=0)
+    max_frame_age_s: float | None = Field(default=None, gt=0)
+    reconnect_max_backoff_s: float = Field(default=30.0, gt=0)
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+
+
+class ServeConfig(_Strict):
+    """An embedded inference server that the run starts and stops itself."""
+
+    model: Literal["people", "faces", "motion", "null"] = "people"
+    delay_ms: float = Field(default=0.0, ge=0)
+    port: int = Field(default=0, ge=0, le=65535)
+
+
+class PredictorConfig(_Strict):
+    """The inference server to send frames to."""
+
+    kind: Literal["edge", "cloud", "ocr"] = "edge"
+    host: str = "localhost"
+    port: int = Field(default=8000, ge=1, le=65535)
+    serve: ServeConfig | None = None
+    endpoint_id: str | None = None
+    api_key: SecretStr | None = None
+    url: str | None = None
+    language: Literal["en", "ch"] = "ch"
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    connect_timeout_s: float = Field(default=3.05, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    image_format: Literal["JPEG", "PNG", "BMP"] = "JPEG"
+    jpeg_quality: int = Field(default=90, ge=1, le=100)
+    max_attempts: int = Field(default=3, ge=1)
+    wait_for_server_s: float = Field(default=0.0, ge=0)
+
+
+class PipelineConfig(_Strict):
+    """Workers and the frame queue between them and the source."""
+
+    workers: int = Field(default=4, ge=1, le=64)
+    queue_size: int = Field(default=8, ge=1)
+    policy: Literal["block", "drop_oldest", "drop_newest"] | None = None
+    drain_timeout_s: float = Field(default=10.0, ge=0)
+    progress: bool = True
+
+
+class OverlayConfig(_Strict):
+    """What is drawn on annotated frames."""
+
+    boxes: bool = True
+    labels: bool = True
+    scores: bool = True
+    masks: bool = True
+    hud: bool = True
+    mask_alpha: float = Field(default=0.4, ge=0, le=1)
+    thickness: int = Field(default=2, ge=1, le=20)
+
+
+class VideoSinkConfig(_Strict):
+    """An annotated H.264 MP4 that stays playable if the process dies."""
+
+    kind: Literal["video"]
+    path: str
+    fps: float | None = Field(default=None, gt=0, le=240)
+    crf: int = Field(default=23, ge=0, le=51)
+    preset: str = "veryfast"
+    raw: bool = False
+
+
+class JsonlSinkConfig(_Strict):
+    """One JSON record a line for every frame."""
+
+    kind: Literal["jsonl"]
+    path: str
+    flush_every: int = Field(default=25, ge=1)
+
+
+_SINK_MODELS: dict[str, type[BaseModel]] = {
+    "video": VideoSinkConfig,
+    "jsonl": JsonlSinkConfig,
+}
+
+SinkConfig = Annotated[
+    VideoSinkConfig | JsonlSinkConfig,
+    Field(discriminator="kind"),
+]
+
+
+class Config(_Strict):
+    """A whole run: one source, one predictor, the pipeline and its outputs."""
+
+    source: SourceConfig
+    predictor: PredictorConfig = PredictorConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    overlay: OverlayConfig = OverlayConfig()
+    sinks: list[SinkConfig] = Field(default_factory=list)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate a YAML config file.
+
+    Raises:
+        ConfigError: The file is missing, is not YAML, or a value is invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}; check the path"
+        ) from exc
+    return parse_config(text, source_name=str(path), env=env)
+
+
+def parse_config(
+    text: str, source_name: str = "<config>", env: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a YAML config given as text (see ``load_config``)."""
+    try:
+        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source_name} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source_name} must hold a mapping with at least a 'source' key, "
+            f"got {type(data).__name__}"
+        )
+    data = _expand_env(data, os.environ if env is None else env, source_name, ())
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source_name)) from None
+
+
+def _expand_env(
+    value: Any, env: Mapping[str, str], source_name: str, where: tuple[str, ...]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, env, source_name, (*where, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, env, source_name, (*where, str(i))) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{source_name}: {'.'.join(where)} uses ${{{name}}} but the environment "
+            f"variable {name} is not set; export it or give a default as "
+            f"${{{name}:-value}}"
+        )
+
+    return _ENV_PATTERN.sub(substitute, value)
+
+
+def _describe(exc: ValidationError, source_name: str) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            hint = _nearest_field(err["loc"])
+            lines.append(f"{source_name}: unknown field '{where}'{hint}")
+            continue
+        if err["type"] == "missing":
+            lines.append(f"{source_name}: {where} is required")
+            continue
+        shown = "***" if _looks_secret(where) else repr(value)
+        lines.append(f"{source_name}: {where} = {shown}: {_message(err)}")
+    return "; ".join(lines)
+
+
+def _is_union_tag(part: int | str) -> bool:
+    return isinstance(part, str) and (part in _SINK_MODELS or part in {"str", "int"})
+
+
+def _looks_secret(where: str) -> bool:
+    return any(word in where for word in ("api_key", "password", "token"))
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    if err["type"] in {"bool_type", "bool_parsing"}:
+        return "expected true or false (YAML words such as on/off/yes/no are not booleans here)"
+    if err["type"] in {"int_type", "int_parsing", "float_type"} and isinstance(
+        err.get("input"), str
+    ):
+        return f"{err['msg'].lower()}; write the number without quotes or leading zeros"
+    return str(err["msg"]).rstrip(".").lower() if err["msg"] else "invalid value"
+
+
+def _nearest_field(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        model = _child_model(model, part)
+    if model is None:
+        return ""
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _child_model(model: type[BaseModel] | None, part: int | str) -> type[BaseModel] | None:
+    if model is None or isinstance(part, int):
+        return model
+    if part in _SINK_MODELS:
+        return _SINK_MODELS[part]
+    field = model.model_fields.get(part)
+    if field is None:
+        return None
+    if part == "sinks":
+        return model
+    for candidate in (field.annotation, *getattr(field.annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """A safe loader whose plain scalars follow YAML 1.2's core schema, stricter."""
+
+
+_DROPPED_TAGS = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+}
+_Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_TAGS]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:0|[1-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?(?:0|[1-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
