@@ -53,3 +53,102 @@ class ServerStartError(StreamerError):
 
 class PredictError(StreamerError):
     """An inference request failed."""
+
+
+class InvalidApiKeyError(PredictError):
+    """No API key was found, or the key does not have the expected form."""
+
+
+class PredictConnectionError(PredictError, ConnectionError):
+    """The inference server could not be reached.
+
+    Also a builtin `ConnectionError`, so code written for `landingai` that catches
+    `ConnectionError` keeps working.
+    """
+
+
+class PredictTimeoutError(PredictError, TimeoutError):
+    """Connecting to, or reading from, the inference server timed out.
+
+    Attributes:
+        phase: `"connect"` or `"read"`.
+    """
+
+    def __init__(self, message: str, *, phase: str = "read") -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+class ResponseFormatError(PredictError):
+    """The server answered 2xx with a body that is not the expected JSON."""
+
+
+class ShutdownRequested(PredictError):
+    """Retries stopped because the caller's stop event was set."""
+
+
+class HttpError(PredictError):
+    """The server answered with a non-2xx status.
+
+    Attributes:
+        status_code: The HTTP status of the reply.
+        detail: The server's own message, from the JSON body or the text; never
+            contains the API key.
+        url: The request URL with secrets redacted.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int, detail: str = "", url: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+        self.url = url
+
+
+class UnexpectedRedirectError(HttpError):
+    """The server answered with a 3xx redirect."""
+
+
+class ClientError(HttpError):
+    """The server rejected the request with a 4xx status."""
+
+
+class UnauthorizedError(ClientError):
+    """HTTP 401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(ClientError):
+    """HTTP 403: the key may not use this endpoint, or the quota is used up."""
+
+
+class BadRequestError(ClientError):
+    """HTTP 404 or 422: the endpoint or the request parameters are wrong."""
+
+
+class RateLimitExceededError(ClientError):
+    """HTTP 429: too many requests.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait, or None if it did not say.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        detail: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, detail=detail, url=url)
+        self.retry_after = retry_after
+
+
+class InternalServerError(HttpError):
+    """A 5xx status other than 502, 503 and 504."""
+
+
+class ServiceUnavailableError(HttpError):
+    """HTTP 502, 503 or 504: the service or a proxy in front of it is down."""
