@@ -36,9 +36,15 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamer", description="Camera and video streaming inference pipeline."
     )
-    parser.add_argument("--version", action="version", version=f"streamer {__version__}")
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
+        "--version", action="version", version=f"streamer {__version__}"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more logging (-vv for debug)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -161,7 +161,7 @@ def parse_config(
 ) -> Config:
     """Validate a YAML config given as text (see ``load_config``)."""
     try:
-        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - safe loader subclass
+        data = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source_name} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -180,9 +180,15 @@ def _expand_env(
     value: Any, env: Mapping[str, str], source_name: str, where: tuple[str, ...]
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _expand_env(v, env, source_name, (*where, str(k))) for k, v in value.items()}
+        return {
+            k: _expand_env(v, env, source_name, (*where, str(k)))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_expand_env(v, env, source_name, (*where, str(i))) for i, v in enumerate(value)]
+        return [
+            _expand_env(v, env, source_name, (*where, str(i)))
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
 
@@ -228,7 +234,7 @@ def _looks_secret(where: str) -> bool:
 
 def _message(err: Mapping[str, Any]) -> str:
     if err["type"] in {"bool_type", "bool_parsing"}:
-        return "expected true or false (YAML words such as on/off/yes/no are not booleans here)"
+        return "expected true or false (on/off/yes/no are not booleans here)"
     if err["type"] in {"int_type", "int_parsing", "float_type"} and isinstance(
         err.get("input"), str
     ):
@@ -246,7 +252,9 @@ def _nearest_field(loc: tuple[int | str, ...]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
-def _child_model(model: type[BaseModel] | None, part: int | str) -> type[BaseModel] | None:
+def _child_model(
+    model: type[BaseModel] | None, part: int | str
+) -> type[BaseModel] | None:
     if model is None or isinstance(part, int):
         return model
     if part in _SINK_MODELS:
@@ -276,10 +284,14 @@ _Yaml12Loader.yaml_implicit_resolvers = {
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
 )
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),
+    list("-+0123456789"),
 )
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",

@@ -82,32 +82,40 @@ class InferenceTarget:
     def predictor_factory(self, stop: threading.Event) -> Callable[[], Any]:
         """A function that builds one predictor; each worker calls it once."""
         from streamer import predict
+        from streamer.predict._predictors import CLOUD_PREDICT_URL, OCR_URL
 
         cfg = self.config
-        options: dict[str, Any] = {
-            "timeout": (cfg.connect_timeout_s, cfg.read_timeout_s),
-            "retry": predict.RetryPolicy(max_attempts=cfg.max_attempts),
-            "stop_event": stop,
-            "color_order": "BGR",
-            "image_format": cfg.image_format,
-            "jpeg_quality": cfg.jpeg_quality,
-        }
+        retry = predict.RetryPolicy(max_attempts=cfg.max_attempts)
+        timeout = (cfg.connect_timeout_s, cfg.read_timeout_s)
         api_key = cfg.api_key.get_secret_value() if cfg.api_key else None
-        url_option = {"url": cfg.url} if cfg.url else {}
 
         def build() -> Any:
+            common: dict[str, Any] = {
+                "timeout": timeout,
+                "retry": retry,
+                "stop_event": stop,
+                "color_order": "BGR",
+                "image_format": cfg.image_format,
+                "jpeg_quality": cfg.jpeg_quality,
+            }
             if cfg.kind == "cloud":
                 return predict.Predictor(
-                    cfg.endpoint_id or "", api_key=api_key, check_server_ready=False,
-                    **url_option, **options,
+                    cfg.endpoint_id or "",
+                    api_key=api_key,
+                    check_server_ready=False,
+                    url=cfg.url or CLOUD_PREDICT_URL,
+                    **common,
                 )
             if cfg.kind == "ocr":
                 return predict.OcrPredictor(
-                    cfg.threshold, language=cfg.language, api_key=api_key,
-                    **url_option, **options,
+                    cfg.threshold,
+                    language=cfg.language,
+                    api_key=api_key,
+                    url=cfg.url or OCR_URL,
+                    **common,
                 )
             return predict.EdgePredictor(
-                self.host, self.port, check_server_ready=False, **options
+                self.host, self.port, check_server_ready=False, **common
             )
 
         return build

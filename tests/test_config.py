@@ -22,7 +22,10 @@ def test_defaults_fill_what_is_missing() -> None:
 
 
 def test_environment_variables_are_expanded_with_defaults() -> None:
-    text = "source: {url: 'rtsp://u:${PW}@127.0.0.1/s'}\npredictor: {host: '${H:-localhost}'}"
+    text = (
+        "source: {url: 'rtsp://u:${PW}@127.0.0.1/s'}\n"
+        "predictor: {host: '${H:-localhost}'}"
+    )
     config = parse_config(text, env={"PW": "p@ss"})
     assert config.source.url == "rtsp://u:p@ss@127.0.0.1/s"
     assert config.predictor.host == "localhost"
@@ -31,7 +34,10 @@ def test_environment_variables_are_expanded_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("source: {url: a, realtime: on}", "source.realtime = 'on': expected true or false"),
+        (
+            "source: {url: a, realtime: on}",
+            "source.realtime = 'on': expected true or false (on/off/yes/no",
+        ),
         ("source: {url: a, loop: no}", "source.loop = 'no'"),
         ("source: {url: a, max_fps: 0554}", "source.max_fps = '0554'"),
         ("source: {url: a}\npredictor: {port: 12:30}", "predictor.port = '12:30'"),
@@ -59,5 +65,5 @@ def test_api_key_value_is_never_echoed_in_errors() -> None:
 
 
 def test_missing_file_is_one_clear_sentence(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read config file .*nope.yaml"):
+    with pytest.raises(ConfigError, match=r"cannot read config file .*nope\.yaml"):
         load_config(tmp_path / "nope.yaml")

@@ -15,7 +15,9 @@ from streamer.sinks.jsonl import summary_path
 from streamer.sources.base import SourceInfo
 
 
-def frame(index: int, width: int = 64, height: int = 48, media_time: float | None = None) -> Frame:
+def frame(
+    index: int, width: int = 64, height: int = 48, media_time: float | None = None
+) -> Frame:
     image = np.full((height, width, 3), index % 255, dtype=np.uint8)
     t = index / 10 if media_time is None else media_time
     return Frame(index, "test", image, time.monotonic(), time.time(), t)
@@ -27,7 +29,9 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize(("width", "height"), [(64, 48), (65, 49), (641, 481)])
-def test_video_sink_writes_h264_padded_to_even_size(tmp_path: Path, width: int, height: int) -> None:
+def test_video_sink_writes_h264_padded_to_even_size(
+    tmp_path: Path, width: int, height: int
+) -> None:
     path = tmp_path / "out.mp4"
     sink = VideoSink(VideoSinkConfig(kind="video", path=str(path)))
     sink.open(SourceInfo(width, height, 10.0))
@@ -41,7 +45,9 @@ def test_video_sink_writes_h264_padded_to_even_size(tmp_path: Path, width: int, 
         assert container.streams.video[0].codec_context.name == "h264"
 
 
-def test_video_sink_skips_dropped_frames_and_scales_a_size_change(tmp_path: Path) -> None:
+def test_video_sink_skips_dropped_frames_and_scales_a_size_change(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "out.mp4"
     sink = VideoSink(VideoSinkConfig(kind="video", path=str(path)))
     sink.open(SourceInfo(64, 48, 10.0))
@@ -86,7 +92,9 @@ for i in range(100000):
 """
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "written"
     time.sleep(0.3)
@@ -111,8 +119,13 @@ def test_jsonl_sink_writes_every_status_and_a_summary(tmp_path: Path) -> None:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok", "failed", "dropped"]
     assert records[0]["predictions"] == [
-        {"kind": "object_detection", "score": 0.9, "label_name": "person",
-         "label_index": 1, "bboxes": [1, 2, 30, 40]}
+        {
+            "kind": "object_detection",
+            "score": 0.9,
+            "label_name": "person",
+            "label_index": 1,
+            "bboxes": [1, 2, 30, 40],
+        }
     ]
     assert records[1]["error"] == "HTTP 502"
     assert records[0]["media_time"] == 0.0
@@ -127,4 +140,3 @@ def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
     sink = JsonlSink(JsonlSinkConfig(kind="jsonl", path=str(blocker / "x.jsonl")))
     with pytest.raises(SinkError, match="cannot create records file"):
         sink.open(SourceInfo(1, 1, 1.0))
-

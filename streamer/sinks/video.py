@@ -54,7 +54,10 @@ class VideoSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._container = av.open(
-                str(self.path), mode="w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
+                str(self.path),
+                mode="w",
+                format="mp4",
+                options={"movflags": MOVFLAGS, "flush_packets": "1"},
             )
         except (OSError, av.FFmpegError) as exc:
             raise SinkError(
@@ -89,7 +92,7 @@ class VideoSink:
         stream.options = {
             "crf": str(self.config.crf),
             "preset": self.config.preset,
-            "g": str(max(int(round(self._fps)), 1)),
+            "g": str(max(round(self._fps), 1)),
             # Without B-frames, presentation times equal decode times: a
             # fragmented MP4 has no edit list to undo B-frame delay, and frame
             # times from the source can be irregular.
@@ -108,14 +111,19 @@ class VideoSink:
         if (w, h) == (width, height):
             return image
         if (w + w % 2, h + h % 2) == (width, height):
-            return np.pad(image, ((0, height - h), (0, width - w), (0, 0)))
+            padded: Image = np.pad(image, ((0, height - h), (0, width - w), (0, 0)))
+            return padded
         if not self._resized_warned:
             logger.warning(
                 "frame size changed from %dx%d to %dx%d; scaling to the video's size",
-                width, height, w, h,
+                width,
+                height,
+                w,
+                h,
             )
             self._resized_warned = True
-        return cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
+        resized = cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
+        return np.asarray(resized, dtype=np.uint8)
 
     def _pts(self, result: Result) -> int:
         frame = result.frame
@@ -124,7 +132,7 @@ class VideoSink:
             if self._first_time is None:
                 self._first_time = frame.captured_at
             seconds = frame.captured_at - self._first_time
-        pts = int(round(seconds * 1000))
+        pts = round(seconds * 1000)
         if pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts

@@ -31,7 +31,9 @@ class FileSource:
         realtime: Pace frames at their media time, as a live camera would.
     """
 
-    def __init__(self, path: str, *, max_fps: float | None = None, realtime: bool = False):
+    def __init__(
+        self, path: str, *, max_fps: float | None = None, realtime: bool = False
+    ):
         self.path = Path(path)
         self.name = self.path.name
         self.max_fps = max_fps
@@ -56,7 +58,10 @@ class FileSource:
         self._info = self._describe(capture)
         logger.info(
             "opened %s: %dx%d at %.2f fps, %s frames",
-            self.name, self._info.width, self._info.height, self._info.fps,
+            self.name,
+            self._info.width,
+            self._info.height,
+            self._info.fps,
             self._info.frame_count if self._info.frame_count is not None else "unknown",
         )
         return self._info
@@ -68,7 +73,9 @@ class FileSource:
         if not PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]:
             logger.warning(
                 "%s claims %.1f fps, which is implausible; using %.1f",
-                self.name, fps, FALLBACK_FPS,
+                self.name,
+                fps,
+                FALLBACK_FPS,
             )
             fps = FALLBACK_FPS
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
