@@ -463,3 +463,31 @@ def test_sixteen_threads_each_get_their_own_replies(
     assert not errors and not mismatches
     assert len(server.received) == 16 * 50
     assert "Connection pool is full" not in caplog.text
+
+
+def test_no_retry_policy_sends_once(server: ScriptServer) -> None:
+    server.script(Reply(status=503, body="busy"))
+
+    with pytest.raises(ServiceUnavailableError):
+        edge(server, retry=RetryPolicy.no_retry()).predict(red_bgr())
+
+    assert len(server.received) == 1
+
+
+def test_retry_warning_has_no_secrets(
+    server: ScriptServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.script(Reply(status=503, body=f"down {KEY}"))
+
+    with caplog.at_level(logging.WARNING), pytest.raises(ServiceUnavailableError):
+        cloud(server).predict(red_bgr())
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == FAST.max_attempts - 1
+    assert all(KEY not in r.getMessage() for r in warnings)
+    assert all(isinstance(r.args, tuple) and r.args for r in warnings)
+
+
+def test_retry_policy_rejects_zero_attempts() -> None:
+    with pytest.raises(ValueError, match="max_attempts"):
+        RetryPolicy(max_attempts=0)
