@@ -60,6 +60,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    client_port: int
 
     def parts(self) -> dict[str, tuple[str | None, bytes]]:
         """Parse the multipart body: name -> (filename, content)."""
@@ -91,6 +92,14 @@ class Received:
 Responder = Callable[[Received], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    """Threaded server with a listen backlog large enough for 16 clients."""
+
+    request_queue_size = 128
+    daemon_threads = True
+    block_on_close = False
+
+
 class ScriptServer:
     """Serves scripted replies in order; the last one repeats forever."""
 
@@ -99,10 +108,12 @@ class ScriptServer:
         self._script: deque[Reply] = deque([Reply()])
         self.responder: Responder | None = None
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:
@@ -147,6 +158,7 @@ class ScriptServer:
                     headers=dict(self.headers.items()),
                     body=body,
                     at=time.monotonic(),
+                    client_port=int(self.client_address[1]),
                 )
                 reply = server.next_reply(request)
                 if reply.delay_s:
