@@ -29,3 +29,10 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert writer is not None
     writer.release()
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    """The demo's input video."""
+    assert SAMPLE.is_file(), f"{SAMPLE} is missing"
+    return SAMPLE
