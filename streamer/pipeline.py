@@ -13,6 +13,7 @@ are dropped). Sinks are closed in both cases, so outputs stay valid.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import queue
@@ -20,6 +21,7 @@ import signal
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -140,18 +142,37 @@ class _Rate:
 
 
 class Pipeline:
-    """One run of a config. Call ``run`` once, from any thread."""
+    """One run of a config. Call ``run`` once, from any thread.
 
-    def __init__(self, config: Config, *, source: Source | None = None) -> None:
+    Args:
+        config: The run's settings.
+        source: A source to use instead of the one ``config.source`` describes.
+        sinks: Sink objects to deliver to, besides those in ``config.sinks``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: Source | None = None,
+        sinks: Sequence[Any] | None = None,
+    ) -> None:
         self.config = config
         self.stop_event = threading.Event()
         self.abort_event = threading.Event()
         self.summary = Summary()
         self._source = source or open_source(config.source)
         self._sinks = [build_sink(s) for s in config.sinks]
+        self._sinks.extend(sinks or ())
         self._annotator = Annotator(config.overlay)
         self._reorder = Reorderer()
-        self._results: queue.Queue[Result] = queue.Queue()
+        # Bounded, so that sinks slower than the workers hold the workers back
+        # (and through the frame queue, the source) instead of piling up frames.
+        cfg = config.pipeline
+        self._results: queue.Queue[Result] = queue.Queue(
+            maxsize=cfg.queue_size + 2 * cfg.workers
+        )
+        self._accounted = 0
         self._source_done = threading.Event()
         self._produced = 0
         self._rate = _Rate()
@@ -250,7 +271,7 @@ class Pipeline:
                 if self.abort_event.is_set()
                 else f"queue full ({frames.policy.value})"
             )
-            self._results.put(Result(old, Status.DROPPED, error=reason))
+            self._results.put(_without_image(Result(old, Status.DROPPED, error=reason)))
 
     def _source_failed(self, message: str) -> None:
         logger.error("source %s failed: %s", self._source.name, message)
@@ -258,14 +279,13 @@ class Pipeline:
         self.summary.error = message
 
     def _consume(self, frames: FrameQueue, progress: tqdm[Any]) -> None:
-        accounted = 0
         abort_deadline: float | None = None
         drain_deadline: float | None = None
         while True:
-            if self._source_done.is_set() and accounted >= self._produced:
+            if self._source_done.is_set() and self._accounted >= self._produced:
                 break
             if self.abort_event.is_set():
-                abort_deadline = abort_deadline or self._begin_abort(frames)
+                abort_deadline = abort_deadline or self._begin_abort(frames, progress)
                 if time.monotonic() > abort_deadline:
                     break
             elif self.stop_event.is_set():
@@ -279,22 +299,30 @@ class Pipeline:
                 result = self._results.get(timeout=POLL_S)
             except queue.Empty:
                 continue
-            accounted += 1
-            for ready in self._reorder.push(result):
-                self._deliver(ready, progress)
-        self._finish(accounted)
+            self._accept(result, progress)
+        self._finish()
 
-    def _begin_abort(self, frames: FrameQueue) -> float:
+    def _accept(self, result: Result, progress: tqdm[Any] | None) -> None:
+        self._accounted += 1
+        for ready in self._reorder.push(result):
+            self._deliver(ready, progress)
+
+    def _begin_abort(self, frames: FrameQueue, progress: tqdm[Any]) -> float:
+        reason = "the run was aborted before the frame was sent"
         for frame in frames.drain():
-            reason = "the run was aborted before the frame was sent"
-            self._results.put(Result(frame, Status.DROPPED, error=reason))
+            self._accept(Result(frame, Status.DROPPED, error=reason), progress)
         return time.monotonic() + ABORT_GRACE_S
 
-    def _finish(self, accounted: int) -> None:
+    def _finish(self) -> None:
+        while True:
+            try:
+                self._accept(self._results.get_nowait(), None)
+            except queue.Empty:
+                break
         for ready in self._reorder.flush():
             self._deliver(ready, None)
         self.summary.produced = self._produced
-        missing = self._produced - accounted
+        missing = self._produced - self._accounted
         if missing > 0:
             # Requests still in flight after the abort grace period.
             self.summary.dropped += missing
@@ -325,13 +353,19 @@ class Pipeline:
             sink.write(result, annotated)
         if progress is not None:
             progress.update(1)
-            if self.summary.produced % 25 == 0 or result.status is not Status.OK:
+            if self._accounted % 25 == 0 or result.status is not Status.OK:
                 progress.set_postfix(
                     ok=self.summary.ok,
                     failed=self.summary.failed,
                     dropped=self.summary.dropped,
                     refresh=False,
                 )
+
+
+def _without_image(result: Result) -> Result:
+    """A dropped result keeps its frame's facts but not its picture."""
+    frame = dataclasses.replace(result.frame, image=None)
+    return dataclasses.replace(result, frame=frame)
 
 
 class _SignalHandlers:
