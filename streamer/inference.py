@@ -11,11 +11,12 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from streamer.config import PredictorConfig
-from streamer.exceptions import PredictError
+from streamer.exceptions import ConfigError, PredictError
 from streamer.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class InferenceTarget:
         self.host = config.host
         self.port = config.port
         self._server: Any = None
+        if config.kind != "edge":
+            self.host, self.port = _host_port(config.url or _default_url(config.kind))
 
     def __enter__(self) -> InferenceTarget:
         self.start()
@@ -49,8 +52,7 @@ class InferenceTarget:
             self._server.start()
             self.host, self.port = "127.0.0.1", self._server.port
             logger.info("embedded %s server listening on %s", serve.model, self.url)
-        if self.config.kind == "edge":
-            self._wait_until_reachable()
+        self._wait_until_reachable()
 
     def stop(self) -> None:
         """Stop the embedded server if this run started one."""
@@ -60,24 +62,42 @@ class InferenceTarget:
 
     @property
     def url(self) -> str:
-        """The edge server's inference URL."""
+        """The inference URL frames are sent to."""
+        if self.config.kind != "edge":
+            return self.config.url or _default_url(self.config.kind)
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/images"
+
+    def check_predictor(self, stop: threading.Event) -> None:
+        """Build one predictor now, so a bad API key fails the run at once."""
+        predictor = self.predictor_factory(stop)()
+        close = getattr(predictor, "close", None)
+        if callable(close):
+            close()
 
     def _wait_until_reachable(self) -> None:
         deadline = time.monotonic() + self.config.wait_for_server_s
         announced = False
         while not _can_connect(self.host, self.port):
             if time.monotonic() >= deadline:
-                raise PredictError(
-                    f"cannot reach the inference server at {redact_url(self.url)}; "
-                    "start one (streamer serve --model people --port "
-                    f"{self.port}) or fix predictor.host and predictor.port"
-                )
+                raise PredictError(self._unreachable_message())
             if not announced:
                 logger.warning("waiting for the inference server at %s", self.url)
                 announced = True
             time.sleep(0.5)
+
+    def _unreachable_message(self) -> str:
+        url = redact_url(self.url)
+        if self.config.kind != "edge":
+            return (
+                f"cannot reach the inference service at {url}; check the network "
+                "and predictor.url, or set predictor.wait_for_server_s to wait for it"
+            )
+        return (
+            f"cannot reach the inference server at {url}; start one "
+            f"(streamer serve --model people --port {self.port}), fix "
+            "predictor.host and predictor.port, or set predictor.wait_for_server_s"
+        )
 
     def predictor_factory(self, stop: threading.Event) -> Callable[[], Any]:
         """A function that builds one predictor; each worker calls it once."""
@@ -119,6 +139,28 @@ class InferenceTarget:
             )
 
         return build
+
+
+def _default_url(kind: str) -> str:
+    from streamer.predict._predictors import CLOUD_PREDICT_URL, OCR_URL
+
+    return OCR_URL if kind == "ocr" else CLOUD_PREDICT_URL
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urllib.parse.urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError as exc:
+        raise ConfigError(
+            f"predictor.url {redact_url(url)} has an invalid port"
+        ) from exc
+    if not parts.hostname:
+        raise ConfigError(
+            f"predictor.url {redact_url(url)} has no host; give a full URL"
+        )
+    return parts.hostname, port
 
 
 def _can_connect(host: str, port: int, timeout: float = 1.0) -> bool:

@@ -166,12 +166,13 @@ class Pipeline:
         self._sinks.extend(sinks or ())
         self._annotator = Annotator(config.overlay)
         self._reorder = Reorderer()
-        # Bounded, so that sinks slower than the workers hold the workers back
-        # (and through the frame queue, the source) instead of piling up frames.
+        # Frames between the source and the sinks are limited, so a slow stage
+        # (or one slow request that holds up reordering) bounds memory instead
+        # of letting frames pile up.
         cfg = config.pipeline
-        self._results: queue.Queue[Result] = queue.Queue(
-            maxsize=cfg.queue_size + 2 * cfg.workers
-        )
+        self.max_in_flight = cfg.queue_size + 2 * cfg.workers
+        self._permits = threading.Semaphore(self.max_in_flight)
+        self._results: queue.Queue[Result] = queue.Queue()
         self._accounted = 0
         self._source_done = threading.Event()
         self._produced = 0
@@ -193,7 +194,9 @@ class Pipeline:
     def run(self) -> Summary:
         """Run to the end of the source or until stopped; return the summary."""
         started = time.monotonic()
-        with _SignalHandlers(self), InferenceTarget(self.config.predictor) as target:
+        target = InferenceTarget(self.config.predictor)
+        target.check_predictor(self.abort_event)
+        with _SignalHandlers(self), target:
             info = self._source.open()
             try:
                 self._open_sinks(info)
@@ -244,13 +247,16 @@ class Pipeline:
         pool.join(timeout=ABORT_GRACE_S)
 
     def _produce(self, frames: FrameQueue) -> None:
+        stream = iter(self._source.frames(self.stop_event))
         try:
-            for frame in self._source.frames(self.stop_event):
+            while self._take_permit():
+                frame = next(stream, None)
+                if frame is None:
+                    self._permits.release()
+                    break
                 self._reorder.issue(frame.index)
                 self._produced += 1
                 self._enqueue(frames, frame)
-                if self.stop_event.is_set():
-                    break
         except StreamerError as exc:
             self._source_failed(str(exc))
         except Exception as exc:
@@ -259,6 +265,17 @@ class Pipeline:
         finally:
             self._source_done.set()
             frames.close()
+
+    def _take_permit(self) -> bool:
+        """Wait for room for one more frame in the pipeline; False once stopping.
+
+        Frames are read only when there is room, so a slow stage holds the
+        source back (and a live source hands out its newest frame when there is).
+        """
+        while not self.stop_event.is_set():
+            if self._permits.acquire(timeout=POLL_S):
+                return True
+        return False
 
     def _enqueue(self, frames: FrameQueue, frame: Frame) -> None:
         try:
@@ -332,6 +349,12 @@ class Pipeline:
             self.summary.outcome = Outcome.ABORTED if aborted else Outcome.INTERRUPTED
 
     def _deliver(self, result: Result, progress: tqdm[Any] | None) -> None:
+        try:
+            self._write(result, progress)
+        finally:
+            self._permits.release()
+
+    def _write(self, result: Result, progress: tqdm[Any] | None) -> None:
         self.summary.count(result)
         now = time.monotonic()
         if result.status is not Status.DROPPED:

@@ -57,7 +57,10 @@ class FaultServer:
         timeout_sleep_s: float = 1.5,
         faults: tuple[str, ...] = FAULTS,
         port: int = 0,
+        ok_body: bytes = OK_BODY,
     ) -> None:
+        self.ok_body = ok_body
+        self.requests: list[tuple[str, dict[str, str]]] = []
         self.fault_rate = fault_rate
         self.delay_s = delay_s
         self.timeout_sleep_s = timeout_sleep_s
@@ -117,6 +120,7 @@ class FaultServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 self.rfile.read(length)
+                server.requests.append((self.path, dict(self.headers)))
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 action = server.next_action()
@@ -133,7 +137,7 @@ class FaultServer:
                 self.wfile.flush()
 
             def _ok(self) -> None:
-                self._reply(200, "application/json", OK_BODY)
+                self._reply(200, "application/json", server.ok_body)
 
             def _http_500(self) -> None:
                 body = b'{"message":"Internal server error"}'

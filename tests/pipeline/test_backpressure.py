@@ -50,5 +50,5 @@ def test_slow_sink_bounds_frames_in_flight(short_clip: Path) -> None:
 
     assert summary.ok == 60
     assert sink.indices == list(range(60))
-    # queue (4) + results (4 + 2 * 4) + one per worker + one being read, plus slack.
-    assert max(sink.in_flight) <= 4 + 12 + 4 + 2 + 2
+    assert pipeline.max_in_flight == 4 + 2 * 4
+    assert max(sink.in_flight) <= pipeline.max_in_flight

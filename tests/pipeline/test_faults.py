@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -72,3 +73,23 @@ def test_server_gone_mid_run_fails_frames_then_resumes(
     assert 5 <= statuses.count("failed") == summary.failed
     failed_errors = [r["error"] for r in records if r["status"] == "failed"]
     assert all("connect" in e.lower() for e in failed_errors), failed_errors
+
+
+def test_run_waits_for_a_server_that_starts_late_when_asked(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    text = config_text(short_clip, tmp_path, port).replace(
+        "connect_timeout_s: 0.5}", "connect_timeout_s: 0.5, wait_for_server_s: 20}"
+    )
+    pipeline = Pipeline(parse_config(text))
+    runner = threading.Thread(target=pipeline.run)
+    runner.start()
+    time.sleep(1.5)
+    assert runner.is_alive()
+    with FaultServer(fault_rate=0.0, port=port):
+        runner.join(timeout=30)
+
+    assert pipeline.summary.ok == pipeline.summary.produced == 60
