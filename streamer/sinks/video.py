@@ -1,11 +1,16 @@
 """Annotated H.264 video that stays playable if the process dies.
 
 The file is a fragmented MP4 (``empty_moov`` plus a fragment at every keyframe,
-with a keyframe at least every second), so a killed process loses at most the
-fragment being written; a plain MP4 written by other tools has no index until it
-is closed and is unreadable after a crash. H.264 with 4:2:0 chroma needs even
-width and height: odd sizes are padded with one black row or column. A frame of
-another size than the first is scaled to the video's size, with a warning.
+with a keyframe at least every second, and at least every ``FRAGMENT_S``), so a
+killed process loses at most the fragment being written; a plain MP4 written by
+other tools has no index until it is closed and is unreadable after a crash. The
+encoder runs with x264's ``zerolatency`` tuning: its default lookahead holds
+about ten frames back, which a kill would lose on top of the open fragment (a
+kill after 30 frames at 10 fps kept 10 of them with the defaults). It costs
+about 2 ms a frame at 768x576 and a few percent more bytes. H.264 with 4:2:0
+chroma needs even width and height: odd sizes are padded with one black row or
+column. A frame of another size than the first is scaled to the video's size,
+with a warning.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: Presentation times are kept in milliseconds.
 TIME_BASE = Fraction(1, 1000)
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+#: Longest fragment, in seconds: the most video a killed process can lose.
+FRAGMENT_S = 0.5
 
 
 class VideoSink:
@@ -53,8 +60,13 @@ class VideoSink:
         self._fps = self.config.fps or info.fps
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            options = {
+                "movflags": MOVFLAGS,
+                "frag_duration": str(int(FRAGMENT_S * 1_000_000)),
+                "flush_packets": "1",
+            }
             self._container = av.open(
-                str(self.path), mode="w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
+                str(self.path), mode="w", format="mp4", options=options
             )
         except (OSError, av.FFmpegError) as exc:
             raise SinkError(
@@ -89,6 +101,7 @@ class VideoSink:
         stream.options = {
             "crf": str(self.config.crf),
             "preset": self.config.preset,
+            "tune": "zerolatency",
             "g": str(max(int(round(self._fps)), 1)),
             # Without B-frames, presentation times equal decode times: a
             # fragmented MP4 has no edit list to undo B-frame delay, and frame
