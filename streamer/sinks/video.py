@@ -102,7 +102,7 @@ class VideoSink:
             "crf": str(self.config.crf),
             "preset": self.config.preset,
             "tune": "zerolatency",
-            "g": str(max(int(round(self._fps)), 1)),
+            "g": str(max(round(self._fps), 1)),
             # Without B-frames, presentation times equal decode times: a
             # fragmented MP4 has no edit list to undo B-frame delay, and frame
             # times from the source can be irregular.
@@ -137,7 +137,7 @@ class VideoSink:
             if self._first_time is None:
                 self._first_time = frame.captured_at
             seconds = frame.captured_at - self._first_time
-        pts = int(round(seconds * 1000))
+        pts = round(seconds * 1000)
         if pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from streamer.sinks.video import FRAGMENT_S
-
 from tests.sinks.conftest import VTEST, StubPredictor, require_tool
 
 #: Runs the same Pipeline as ``streamer run`` when the CLI cannot load yet
