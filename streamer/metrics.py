@@ -33,6 +33,8 @@ SOURCE_STATES = (
     "closed",
     "other",
 )
+#: Classes of drop reasons (see ``drop_class``).
+DROP_CLASSES = ("queue_full", "stale", "aborted", "other")
 #: Buckets for per-stage latencies, in seconds (1 ms to 10 s).
 STAGE_BUCKETS = (
     0.001,
@@ -130,6 +132,8 @@ class RunMetrics:
         )
         for status in Status:
             self.frames.labels(status.value)
+        for reason in DROP_CLASSES:
+            self.drops.labels(reason)
 
     def watch(
         self,

@@ -9,7 +9,8 @@ PAGE = """<!doctype html>
 body { margin: 0; background: #111; color: #eee; font: 14px sans-serif; }
 main { display: flex; flex-wrap: wrap; gap: 16px; padding: 12px; }
 img { max-width: 100%; background: #000; }
-dl { display: grid; grid-template-columns: auto auto; gap: 4px 12px; margin: 0; }
+dl { display: grid; grid-template-columns: auto auto; gap: 4px 12px; margin: 0;
+     align-content: start; }
 dt { color: #9ab; } dd { margin: 0; font-variant-numeric: tabular-nums; }
 </style>
 </head>

@@ -52,6 +52,7 @@ class FrameSlot:
         self._jpeg: bytes | None = None
         self._jpeg_seq = -1
         self._encoded_at = 0.0
+        self.encoded = 0
 
     def put(self, image: Image) -> None:
         """Keep ``image`` as the newest frame (no copy, no encoding)."""
@@ -88,6 +89,7 @@ class FrameSlot:
             ".jpg", image, params=[cv2.IMWRITE_JPEG_QUALITY, self._quality]
         )
         jpeg = data.tobytes() if ok else None
+        self.encoded += 1
         with self._cond:
             if seq > self._jpeg_seq:
                 self._jpeg, self._jpeg_seq = jpeg, seq
