@@ -74,6 +74,11 @@ class MqttSink:
         )
         self._client = self._make_client()
 
+    @property
+    def connected(self) -> bool:
+        """True while the broker connection is up."""
+        return self._connected.is_set()
+
     def attach(self, metrics: RunMetrics) -> None:
         """Count messages in the run's metrics."""
         self._metrics = metrics
