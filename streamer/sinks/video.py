@@ -121,14 +121,16 @@ class VideoSink:
         if (w, h) == (width, height):
             return image
         if (w + w % 2, h + h % 2) == (width, height):
-            return np.pad(image, ((0, height - h), (0, width - w), (0, 0)))
+            padding = ((0, height - h), (0, width - w), (0, 0))
+            return np.pad(image, padding).astype(np.uint8, copy=False)
         if not self._resized_warned:
             logger.warning(
                 "frame size changed from %dx%d to %dx%d; scaling to the video's size",
                 width, height, w, h,
             )
             self._resized_warned = True
-        return cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
+        scaled = cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
+        return np.asarray(scaled, dtype=np.uint8)
 
     def _pts(self, result: Result) -> int:
         frame = result.frame

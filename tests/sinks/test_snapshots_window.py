@@ -126,3 +126,17 @@ def test_window_sink_on_headless_opencv_fails_in_one_sentence() -> None:
 )
 def test_gui_detection(line: str, gui: bool) -> None:
     assert opencv_has_gui(f"General configuration\n{line}\n  Media I/O:\n") is gui
+
+
+def test_jsonl_flushes_a_slow_stream_within_a_second(tmp_path: Path) -> None:
+    from streamer.config import JsonlSinkConfig
+    from streamer.sinks.jsonl import FLUSH_INTERVAL_S, JsonlSink
+
+    path = tmp_path / "slow.jsonl"
+    sink = JsonlSink(JsonlSinkConfig(kind="jsonl", path=str(path)))
+    sink.open(INFO)
+    sink.write(result(0, 0), None)
+    time.sleep(FLUSH_INTERVAL_S + 0.05)
+    sink.write(result(1, 0), None)
+    assert len(path.read_text().splitlines()) == 2  # well short of flush_every
+    sink.close()
