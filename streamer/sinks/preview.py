@@ -188,6 +188,10 @@ class _Server(http.server.ThreadingHTTPServer):
         self.sink = sink
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A viewer that goes away mid-reply is routine, not a traceback."""
+        logger.debug("preview request from %s failed", client_address, exc_info=True)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server

@@ -126,7 +126,10 @@ class VideoSink:
         if not self._resized_warned:
             logger.warning(
                 "frame size changed from %dx%d to %dx%d; scaling to the video's size",
-                width, height, w, h,
+                width,
+                height,
+                w,
+                h,
             )
             self._resized_warned = True
         scaled = cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
