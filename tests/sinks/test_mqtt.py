@@ -285,3 +285,19 @@ def test_pipeline_publishes_a_message_per_frame(
     assert sorted(m["index"] for m in received) == list(range(40))
     assert {m["status"] for m in received} == {"ok"}
     assert all("timings" not in m for m in received)
+
+
+def test_credentials_come_from_the_environment() -> None:
+    from streamer.config import parse_config
+
+    text = (
+        "source: {url: cam.mp4}\nsinks:\n"
+        '  - {kind: mqtt, username: line3, password: "${MQTT_PASSWORD}"}\n'
+    )
+    config = parse_config(text, env={"MQTT_PASSWORD": "s3cret"})
+    sink_config = config.sinks[0]
+    assert isinstance(sink_config, MqttSinkConfig)
+    assert sink_config.password is not None
+    assert sink_config.password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(sink_config)
+    assert (sink_config.host, sink_config.port) == ("127.0.0.1", 1883)
