@@ -119,13 +119,77 @@ class JsonlSinkConfig(_Strict):
     flush_every: int = Field(default=25, ge=1)
 
 
+class PreviewSinkConfig(_Strict):
+    """A live view in the browser, with figures and Prometheus metrics.
+
+    Port 0 picks a free port (logged when the sink opens).
+    """
+
+    kind: Literal["preview"]
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_fps: float = Field(default=10.0, gt=0, le=60)
+    jpeg_quality: int = Field(default=80, ge=1, le=100)
+
+
+class MqttSinkConfig(_Strict):
+    """Per-frame messages or appeared/disappeared events to an MQTT broker."""
+
+    kind: Literal["mqtt"]
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    topic: str = Field(default="streamer", min_length=1)
+    mode: Literal["per_frame", "events"] = "events"
+    qos: Literal[0, 1] = 0
+    retain: bool = False
+    client_id: str = ""
+    username: str | None = None
+    password: SecretStr | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    max_buffered: int = Field(default=1000, ge=1)
+    labels: list[str] | None = None
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    appear_frames: int = Field(default=3, ge=1)
+    disappear_frames: int = Field(default=5, ge=1)
+    close_timeout_s: float = Field(default=2.0, ge=0, le=60)
+
+
+class SnapshotsSinkConfig(_Strict):
+    """Annotated JPEGs of frames where a label was seen, rate limited."""
+
+    kind: Literal["snapshots"]
+    dir: str
+    label: str = Field(min_length=1)
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_count: int = Field(default=1, ge=1)
+    min_interval_s: float = Field(default=5.0, ge=0)
+    raw: bool = False
+    jpeg_quality: int = Field(default=90, ge=1, le=100)
+
+
+class WindowSinkConfig(_Strict):
+    """An OpenCV window on the local display (needs a GUI build of OpenCV)."""
+
+    kind: Literal["window"]
+    title: str = "streamer"
+
+
 _SINK_MODELS: dict[str, type[BaseModel]] = {
     "video": VideoSinkConfig,
     "jsonl": JsonlSinkConfig,
+    "preview": PreviewSinkConfig,
+    "mqtt": MqttSinkConfig,
+    "snapshots": SnapshotsSinkConfig,
+    "window": WindowSinkConfig,
 }
 
 SinkConfig = Annotated[
-    VideoSinkConfig | JsonlSinkConfig,
+    VideoSinkConfig
+    | JsonlSinkConfig
+    | PreviewSinkConfig
+    | MqttSinkConfig
+    | SnapshotsSinkConfig
+    | WindowSinkConfig,
     Field(discriminator="kind"),
 ]
 

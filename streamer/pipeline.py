@@ -32,6 +32,7 @@ from streamer.config import Config
 from streamer.exceptions import StreamerError
 from streamer.frames import Frame, Result, Status
 from streamer.inference import InferenceTarget
+from streamer.metrics import RunMetrics
 from streamer.overlay import Annotator, Hud
 from streamer.queueing import FrameQueue, QueueClosed, QueuePolicy
 from streamer.reorder import Reorderer
@@ -178,6 +179,14 @@ class Pipeline:
         self._produced = 0
         self._rate = _Rate()
         self._hud = Hud(0.0, 0.0, 0, 0, 0)
+        self._source_status = "opening"
+        self.metrics = RunMetrics()
+        self.metrics.watch(source_state=self._source_state)
+
+    @property
+    def sinks(self) -> tuple[Any, ...]:
+        """The run's sinks, in delivery order."""
+        return tuple(self._sinks)
 
     def request_stop(self) -> None:
         """Stop reading and finish what is queued (as on the first Ctrl-C)."""
@@ -198,18 +207,29 @@ class Pipeline:
         target.check_predictor(self.abort_event)
         with _SignalHandlers(self), target:
             info = self._source.open()
+            self._source_status = "open"
             try:
                 self._open_sinks(info)
                 self._run_stages(target, info)
             finally:
                 self._source.close()
                 self.summary.elapsed_s = time.monotonic() - started
+                self.metrics.finish(self.summary.outcome.value)
                 self._close_sinks()
         return self.summary
 
     def _open_sinks(self, info: SourceInfo) -> None:
         for sink in self._sinks:
+            if hasattr(sink, "attach"):
+                sink.attach(self.metrics)
             sink.open(info)
+
+    def _source_state(self) -> str:
+        # Sources that track their own state (live ones reconnect) report it.
+        state = getattr(self._source, "state", None)
+        if state is not None:
+            return str(getattr(state, "value", state))
+        return self._source_status
 
     def _close_sinks(self) -> None:
         summary = self.summary.as_dict()
@@ -234,6 +254,7 @@ class Pipeline:
             abort=self.abort_event,
         )
         pool.start()
+        self.metrics.watch(queue_depth=frames.__len__)
         reader = threading.Thread(
             target=self._produce, args=(frames,), name="source", daemon=True
         )
@@ -256,6 +277,7 @@ class Pipeline:
                     break
                 self._reorder.issue(frame.index)
                 self._produced += 1
+                self.metrics.frame_produced()
                 self._enqueue(frames, frame)
         except StreamerError as exc:
             self._source_failed(str(exc))
@@ -263,6 +285,8 @@ class Pipeline:
             logger.exception("source thread failed")
             self._source_failed(f"{type(exc).__name__}: {exc}")
         finally:
+            failed = self.summary.outcome is Outcome.SOURCE_FAILED
+            self._source_status = "failed" if failed else "ended"
             self._source_done.set()
             frames.close()
 
@@ -344,6 +368,7 @@ class Pipeline:
             # Requests still in flight after the abort grace period.
             self.summary.dropped += missing
             self.summary.reasons["in flight when the run was aborted"] += missing
+            self.metrics.frames_lost(missing, "aborted while in flight")
         if self.summary.outcome is Outcome.COMPLETED and self.stop_event.is_set():
             aborted = self.abort_event.is_set()
             self.summary.outcome = Outcome.ABORTED if aborted else Outcome.INTERRUPTED
@@ -366,6 +391,7 @@ class Pipeline:
                 self.summary.failed,
                 self.summary.dropped,
             )
+        self.metrics.frame_delivered(result, self._hud.fps, self._hud.lag_s)
         annotated = None
         if (
             any(s.needs_image for s in self._sinks)

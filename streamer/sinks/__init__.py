@@ -4,17 +4,52 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from streamer.config import JsonlSinkConfig, SinkConfig, VideoSinkConfig
+from streamer.config import (
+    JsonlSinkConfig,
+    MqttSinkConfig,
+    PreviewSinkConfig,
+    SinkConfig,
+    SnapshotsSinkConfig,
+    VideoSinkConfig,
+    WindowSinkConfig,
+)
 from streamer.frames import Image, Result
 from streamer.sinks.jsonl import JsonlSink
+from streamer.sinks.mqtt import MqttSink
+from streamer.sinks.preview import PreviewSink
+from streamer.sinks.snapshots import SnapshotsSink
 from streamer.sinks.video import VideoSink
+from streamer.sinks.window import WindowSink
 from streamer.sources.base import SourceInfo
 
-__all__ = ["JsonlSink", "Sink", "VideoSink", "build_sink"]
+__all__ = [
+    "JsonlSink",
+    "MqttSink",
+    "PreviewSink",
+    "Sink",
+    "SnapshotsSink",
+    "VideoSink",
+    "WindowSink",
+    "build_sink",
+]
+
+_BUILDERS: dict[type[Any], type[Any]] = {
+    VideoSinkConfig: VideoSink,
+    JsonlSinkConfig: JsonlSink,
+    PreviewSinkConfig: PreviewSink,
+    MqttSinkConfig: MqttSink,
+    SnapshotsSinkConfig: SnapshotsSink,
+    WindowSinkConfig: WindowSink,
+}
 
 
 class Sink(Protocol):
-    """An output. ``write`` is called in frame order from one thread."""
+    """An output. ``write`` is called in frame order from one thread.
+
+    A sink may also define ``attach(metrics)``, called before ``open`` with the
+    run's ``RunMetrics`` (live counts, source state, Prometheus registry), and
+    ``write_summary(summary)``, called before ``close``.
+    """
 
     needs_image: bool
 
@@ -33,8 +68,7 @@ class Sink(Protocol):
 
 def build_sink(config: SinkConfig) -> Any:
     """Build the sink a config describes."""
-    if isinstance(config, VideoSinkConfig):
-        return VideoSink(config)
-    if isinstance(config, JsonlSinkConfig):
-        return JsonlSink(config)
+    builder = _BUILDERS.get(type(config))
+    if builder is not None:
+        return builder(config)
     raise TypeError(f"unknown sink config {type(config).__name__}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,6 +16,9 @@ from streamer.sources.base import SourceInfo
 
 logger = logging.getLogger(__name__)
 
+#: Longest time a written record waits in the buffer, for slow live sources.
+FLUSH_INTERVAL_S = 1.0
+
 
 def summary_path(path: Path) -> Path:
     """Where the run's summary is written beside a JSONL file."""
@@ -24,8 +28,9 @@ def summary_path(path: Path) -> Path:
 class JsonlSink:
     """Writes a record for every frame, ``ok``, ``failed`` and ``dropped`` alike.
 
-    Lines are flushed every ``flush_every`` records and at the end, so a killed
-    run keeps all but its last few records. The run's summary is written to
+    Lines are flushed every ``flush_every`` records, at least every
+    ``FLUSH_INTERVAL_S`` while records arrive, and at the end, so a killed run
+    keeps all but its last few records. The run's summary is written to
     ``<name>.summary.json`` beside the file.
     """
 
@@ -36,6 +41,7 @@ class JsonlSink:
         self.path = Path(config.path)
         self.records_written = 0
         self._file: IO[str] | None = None
+        self._flushed_at = time.monotonic()
 
     def open(self, info: SourceInfo) -> None:
         """Create (or truncate) the file."""
@@ -54,8 +60,11 @@ class JsonlSink:
             return
         self._file.write(json.dumps(frame_record(result), separators=(",", ":")) + "\n")
         self.records_written += 1
-        if self.records_written % self.config.flush_every == 0:
+        now = time.monotonic()
+        due = now - self._flushed_at >= FLUSH_INTERVAL_S
+        if due or self.records_written % self.config.flush_every == 0:
             self._file.flush()
+            self._flushed_at = now
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         """Write the run's summary beside the records."""

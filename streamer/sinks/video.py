@@ -1,11 +1,16 @@
 """Annotated H.264 video that stays playable if the process dies.
 
 The file is a fragmented MP4 (``empty_moov`` plus a fragment at every keyframe,
-with a keyframe at least every second), so a killed process loses at most the
-fragment being written; a plain MP4 written by other tools has no index until it
-is closed and is unreadable after a crash. H.264 with 4:2:0 chroma needs even
-width and height: odd sizes are padded with one black row or column. A frame of
-another size than the first is scaled to the video's size, with a warning.
+with a keyframe at least every second, and at least every ``FRAGMENT_S``), so a
+killed process loses at most the fragment being written; a plain MP4 written by
+other tools has no index until it is closed and is unreadable after a crash. The
+encoder runs with x264's ``zerolatency`` tuning: its default lookahead holds
+about ten frames back, which a kill would lose on top of the open fragment (a
+kill after 30 frames at 10 fps kept 10 of them with the defaults). It costs
+about 2 ms a frame at 768x576 and a few percent more bytes. H.264 with 4:2:0
+chroma needs even width and height: odd sizes are padded with one black row or
+column. A frame of another size than the first is scaled to the video's size,
+with a warning.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: Presentation times are kept in milliseconds.
 TIME_BASE = Fraction(1, 1000)
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+#: Longest fragment, in seconds: the most video a killed process can lose.
+FRAGMENT_S = 0.5
 
 
 class VideoSink:
@@ -53,11 +60,13 @@ class VideoSink:
         self._fps = self.config.fps or info.fps
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            options = {
+                "movflags": MOVFLAGS,
+                "frag_duration": str(int(FRAGMENT_S * 1_000_000)),
+                "flush_packets": "1",
+            }
             self._container = av.open(
-                str(self.path),
-                mode="w",
-                format="mp4",
-                options={"movflags": MOVFLAGS, "flush_packets": "1"},
+                str(self.path), mode="w", format="mp4", options=options
             )
         except (OSError, av.FFmpegError) as exc:
             raise SinkError(
@@ -92,6 +101,7 @@ class VideoSink:
         stream.options = {
             "crf": str(self.config.crf),
             "preset": self.config.preset,
+            "tune": "zerolatency",
             "g": str(max(round(self._fps), 1)),
             # Without B-frames, presentation times equal decode times: a
             # fragmented MP4 has no edit list to undo B-frame delay, and frame
@@ -111,8 +121,8 @@ class VideoSink:
         if (w, h) == (width, height):
             return image
         if (w + w % 2, h + h % 2) == (width, height):
-            padded: Image = np.pad(image, ((0, height - h), (0, width - w), (0, 0)))
-            return padded
+            padding = ((0, height - h), (0, width - w), (0, 0))
+            return np.pad(image, padding).astype(np.uint8, copy=False)
         if not self._resized_warned:
             logger.warning(
                 "frame size changed from %dx%d to %dx%d; scaling to the video's size",
@@ -122,8 +132,8 @@ class VideoSink:
                 h,
             )
             self._resized_warned = True
-        resized = cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
-        return np.asarray(resized, dtype=np.uint8)
+        scaled = cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)
+        return np.asarray(scaled, dtype=np.uint8)
 
     def _pts(self, result: Result) -> int:
         frame = result.frame
