@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamer`` console script."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    _configure_logging(args.verbose, args.quiet)
     try:
         code: int = args.handler(args)
         return code
@@ -46,6 +46,9 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0,
         help="more logging (-vv for debug)",
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="log warnings and errors only"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a pipeline from a YAML config")
@@ -64,13 +67,21 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO
-    if verbosity >= 2:
-        level = logging.DEBUG
+def _configure_logging(verbosity: int, quiet: bool) -> None:
+    """Lifecycle (INFO) from streamer itself; other libraries from WARNING.
+
+    ``-v`` adds other libraries' INFO, ``-vv`` everything at DEBUG.
+    """
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if verbosity >= 2 else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if verbosity == 1:
+        logging.getLogger().setLevel(logging.INFO)
+    own = (
+        logging.WARNING if quiet else logging.DEBUG if verbosity >= 2 else logging.INFO
+    )
+    logging.getLogger("streamer").setLevel(own)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from streamer.config import Config
 from streamer.exceptions import StreamerError
@@ -260,9 +261,11 @@ class Pipeline:
         )
         reader.start()
         total = None if info.live else info.frame_count
-        with tqdm(
+        bar = tqdm(
             total=total, unit="frame", disable=not cfg.progress, dynamic_ncols=True
-        ) as progress:
+        )
+        # Log lines are written above the progress bar instead of through it.
+        with logging_redirect_tqdm(loggers=[logging.getLogger()]), bar as progress:
             self._consume(frames, progress)
         reader.join(timeout=5.0)
         pool.join(timeout=ABORT_GRACE_S)
