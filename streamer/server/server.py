@@ -58,8 +58,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
         ServerStartError: The port is taken or the address is not local.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # asyncio turns Nagle off only on sockets whose proto is IPPROTO_TCP, and
+    # accepted sockets inherit it; with proto 0 every keep-alive response
+    # would wait ~40 ms for a delayed ACK (headers and body go out apart).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
         sock.listen(128)
