@@ -142,6 +142,8 @@ def _predict(
     }
     body = build_body(prediction, echo, latency)
     latency["postprocess_s"] += time.perf_counter() - build_start
+    for key, seconds in latency.items():
+        latency[key] = round(seconds, 6)
     return body
 
 

@@ -15,6 +15,11 @@ from streamer.server.models import build_model
 
 logger = logging.getLogger(__name__)
 
+# Idle keep-alive connections are closed after this long. uvicorn's 5 s would
+# make slow cameras race the close with their next request, and edge clients
+# do not retry.
+KEEP_ALIVE_S = 75
+
 
 def serve(
     model: str,
@@ -46,7 +51,12 @@ def serve(
         raise ServerStartError(str(exc)) from exc
 
     sock = bind_socket(host, port)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     logger.info("Serving model %s on http://%s:%d", model, host, sock.getsockname()[1])
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -199,3 +200,52 @@ def test_keep_alive_requests_take_milliseconds(serve_model: Serve) -> None:
 
     # Nagle plus delayed ACKs would add about 40 ms to every request.
     assert sorted(timings)[len(timings) // 2] < 0.02
+
+
+class _BrokenModel:
+    name = "broken"
+    needs_pixels = True
+
+    def predict(self, image_bgr: np.ndarray) -> Any:
+        raise RuntimeError("model exploded")
+
+
+def test_a_failing_model_gives_a_json_500(serve_model: Serve) -> None:
+    server = serve_model(_BrokenModel())
+
+    reply = post(server.url, jpeg(np.zeros((8, 8, 3), np.uint8)))
+
+    assert reply.status_code == 500
+    assert reply.json() == {
+        "detail": "The server failed on this request: RuntimeError."
+    }
+
+
+def test_unknown_routes_answer_json(serve_model: Serve) -> None:
+    server = serve_model(build_model("null"))
+
+    missing = requests.get(f"{server.url}/nowhere", timeout=TIMEOUT)
+    wrong_method = requests.get(f"{server.url}/images", timeout=TIMEOUT)
+
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+    assert wrong_method.status_code == 405
+    assert "detail" in wrong_method.json()
+
+
+def test_concurrent_people_requests_agree(
+    serve_model: Serve, street_frames: list[np.ndarray]
+) -> None:
+    server = serve_model(build_model("people"))
+    image = jpeg(street_frames[0])
+
+    def boxes(_: int) -> list[tuple[int, ...]]:
+        body = post(server.url, image).json()
+        return sorted(
+            tuple(box["coordinates"].values()) for box in body["predictions"].values()
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(boxes, range(6)))
+
+    assert results[0]
+    assert all(result == results[0] for result in results)
