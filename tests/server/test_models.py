@@ -94,8 +94,8 @@ def test_null_model_waits_for_its_delay() -> None:
     ("name", "options", "error"),
     [
         ("cats", {}, "Unknown model 'cats'; choose one of people"),
-        ("null", {"min_score": 0.5}, "does not take the options"),
-        ("people", {"delay_ms": 5}, "does not take the options"),
+        ("null", {"min_score": 0.5}, "'null' has no option min_score; its options"),
+        ("people", {"delay_ms": 5}, "'people' has no option delay_ms"),
         ("null", {"delay_ms": -1}, "delay_ms must be 0 or more"),
     ],
 )
