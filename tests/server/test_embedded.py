@@ -128,3 +128,13 @@ def test_unknown_model_name_is_an_argument_error() -> None:
 
     with pytest.raises(SystemExit):
         parser.parse_args(["--model", "cats"])
+
+
+def test_embedded_server_does_not_mistake_another_server_for_its_own() -> None:
+    with EmbeddedServer("null") as first:
+        second = EmbeddedServer("null", port=first.port)
+
+        with pytest.raises(ServerStartError, match="already in use"):
+            second.start()
+
+        assert requests.get(f"{first.url}/health", timeout=TIMEOUT).ok
