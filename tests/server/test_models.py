@@ -71,8 +71,11 @@ def test_people_min_score_drops_weak_boxes(street_frames: list[np.ndarray]) -> N
 def test_motion_model_reports_moving_pixels(street_frames: list[np.ndarray]) -> None:
     model = build_model("motion")
 
-    model.predict(street_frames[0])
+    seed = model.predict(street_frames[0])
     result = model.predict(street_frames[1])
+
+    assert isinstance(seed, Segmentation)
+    assert seed.bitmaps == ()
 
     assert isinstance(result, Segmentation)
     (mask,) = result.bitmaps
