@@ -3,7 +3,8 @@
 The background model lives in the model instance and learns from every posted
 frame, so it only makes sense for one camera at a time; requests are
 serialised by a lock because the subtractor's state is shared. A frame of a
-new size restarts the background model. Moving pixels come back as one
+new size restarts the background model, and the first frame after a (re)start
+only seeds it and reports no motion. Moving pixels come back as one
 ``motion`` bitmap (label index 1) in the LandingEdge RLE format, with score
 1.0; a frame with no motion has no bitmap.
 """
