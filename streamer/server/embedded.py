@@ -131,7 +131,7 @@ class EmbeddedServer:
         logger.info("Stopped embedded %s server", self.model)
 
     def __enter__(self) -> EmbeddedServer:
-        return self.start() if self.state is ServerState.NEW else self
+        return self if self.state is ServerState.RUNNING else self.start()
 
     def __exit__(
         self,

@@ -54,7 +54,7 @@ def test_embedded_server_starts_answers_and_stops() -> None:
     assert health["model"] == "null"
     assert reply.json()["type"] == "ObjectDetectionPrediction"
     assert elapsed >= 0.03
-    assert server.state is ServerState.STOPPED
+    assert server.state.value == "stopped"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{server.url}/health", timeout=TIMEOUT)
 

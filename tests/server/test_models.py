@@ -49,7 +49,10 @@ def test_people_model_finds_people_in_a_street_frame(
 
 
 def test_people_model_upscales_small_frames(street_frames: list[np.ndarray]) -> None:
-    small = cv2.resize(street_frames[0], (384, 288), interpolation=cv2.INTER_AREA)
+    small = np.asarray(
+        cv2.resize(street_frames[0], (384, 288), interpolation=cv2.INTER_AREA),
+        dtype=np.uint8,
+    )
 
     with_upscale = PeopleModel().predict(small)
     without = PeopleModel(upscale_below=0).predict(small)
