@@ -5,8 +5,8 @@ Routes:
 - ``POST /images``: multipart form with an image in the ``file`` part and an
   optional ``metadata`` JSON text part; answers with the model's prediction
   in LandingEdge JSON (see :mod:`streamer.server.responses`).
-- ``GET /health`` and ``GET /status``: the model name, request counts and
-  uptime.
+- ``GET /health`` and ``GET /status``: the model name, process id, request
+  counts and uptime.
 
 Client mistakes get a 4xx status and a JSON ``detail`` sentence; an
 unexpected failure gets a 500 with a JSON ``detail`` sentence, never a
@@ -16,6 +16,7 @@ traceback page.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Annotated, Any, cast
@@ -105,6 +106,7 @@ def create_app(model: Model) -> FastAPI:
         return {
             "status": "ok",
             "model": model.name,
+            "pid": os.getpid(),
             "requests": counters.ok + counters.failed,
             "failed": counters.failed,
             "uptime_s": round(time.monotonic() - counters.started, 3),
@@ -142,6 +144,8 @@ def _predict(
     }
     body = build_body(prediction, echo, latency)
     latency["postprocess_s"] += time.perf_counter() - build_start
+    for key, seconds in latency.items():
+        latency[key] = round(seconds, 6)
     return body
 
 

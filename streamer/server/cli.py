@@ -42,6 +42,12 @@ def build_arg_parser(parser: argparse.ArgumentParser) -> None:
         help="drop detections scoring below this (people, faces)",
     )
     parser.add_argument(
+        "--upscale-below",
+        type=int,
+        default=None,
+        help="people: upscale frames lower than this many pixels (default 480)",
+    )
+    parser.add_argument(
         "--log-level", choices=_LOG_LEVELS, default="warning", help="log level"
     )
 
@@ -56,6 +62,7 @@ def main_from_args(args: argparse.Namespace) -> int:
             delay_ms=args.delay_ms,
             log_level=args.log_level,
             min_score=args.min_score,
+            upscale_below=args.upscale_below,
         )
     except ServerStartError as exc:
         sys.stderr.write(f"error: {exc}\n")

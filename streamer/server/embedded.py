@@ -131,7 +131,7 @@ class EmbeddedServer:
         logger.info("Stopped embedded %s server", self.model)
 
     def __enter__(self) -> EmbeddedServer:
-        return self.start() if self.state is ServerState.NEW else self
+        return self if self.state is ServerState.RUNNING else self.start()
 
     def __exit__(
         self,
@@ -156,12 +156,21 @@ class EmbeddedServer:
             while time.monotonic() < deadline:
                 if self._exited():
                     raise ServerStartError(self._failure("exited during start-up"))
-                if _answers(session, f"{self.url}/health"):
+                if self._answers(session):
                     return
                 time.sleep(_POLL_INTERVAL_S)
         raise ServerStartError(
             self._failure(f"did not answer within {self.startup_timeout_s:g} s")
         )
+
+    def _answers(self, session: requests.Session) -> bool:
+        # The pid tells our child apart from another server already on the port.
+        try:
+            reply = session.get(f"{self.url}/health", timeout=(0.5, 1.0))
+            pid = reply.json().get("pid") if reply.status_code == 200 else None
+        except (requests.RequestException, ValueError, AttributeError):
+            return False
+        return self._process is not None and pid == self._process.pid
 
     def _exited(self) -> bool:
         return self._process is None or self._process.poll() is not None
@@ -178,13 +187,6 @@ class EmbeddedServer:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         return text[-_STDERR_TAIL:]
-
-
-def _answers(session: requests.Session, url: str) -> bool:
-    try:
-        return session.get(url, timeout=(0.5, 2.0)).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _free_port(host: str) -> int:

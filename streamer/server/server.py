@@ -15,6 +15,11 @@ from streamer.server.models import build_model
 
 logger = logging.getLogger(__name__)
 
+# Idle keep-alive connections are closed after this long. uvicorn's 5 s would
+# make slow cameras race the close with their next request, and edge clients
+# do not retry.
+KEEP_ALIVE_S = 75
+
 
 def serve(
     model: str,
@@ -46,7 +51,12 @@ def serve(
         raise ServerStartError(str(exc)) from exc
 
     sock = bind_socket(host, port)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     logger.info("Serving model %s on http://%s:%d", model, host, sock.getsockname()[1])
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -58,8 +68,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
         ServerStartError: The port is taken or the address is not local.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # asyncio turns Nagle off only on sockets whose proto is IPPROTO_TCP, and
+    # accepted sockets inherit it; with proto 0 every keep-alive response
+    # would wait ~40 ms for a delayed ACK (headers and body go out apart).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
         sock.listen(128)

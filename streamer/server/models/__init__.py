@@ -12,6 +12,7 @@ null       object detection    none; answers after ``delay_ms``
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -52,12 +53,14 @@ def build_model(name: str, **options: Any) -> Model:
     if factory is None:
         raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)}.")
     given = {key: value for key, value in options.items() if value is not None}
-    try:
-        return factory(**given)
-    except TypeError as exc:
+    accepted = inspect.signature(factory).parameters
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
         raise ValueError(
-            f"Model {name!r} does not take the options {sorted(given)}: {exc}."
-        ) from exc
+            f"Model {name!r} has no option {', '.join(unknown)}; "
+            f"its options are {', '.join(accepted) or 'none'}."
+        )
+    return factory(**given)
 
 
 __all__ = [

@@ -3,7 +3,8 @@
 The background model lives in the model instance and learns from every posted
 frame, so it only makes sense for one camera at a time; requests are
 serialised by a lock because the subtractor's state is shared. A frame of a
-new size restarts the background model. Moving pixels come back as one
+new size restarts the background model, and the first frame after a (re)start
+only seeds it and reports no motion. Moving pixels come back as one
 ``motion`` bitmap (label index 1) in the LandingEdge RLE format, with score
 1.0; a frame with no motion has no bitmap.
 """
@@ -78,7 +79,8 @@ class MotionModel:
         return Segmentation(height=height, width=width, bitmaps=bitmaps, times=times)
 
     def _subtract(self, image_bgr: Image) -> Image:
-        if self._subtractor is None or image_bgr.shape != self._shape:
+        seeding = self._subtractor is None or image_bgr.shape != self._shape
+        if seeding:
             self._subtractor = cv2.createBackgroundSubtractorMOG2(
                 history=self._history,
                 varThreshold=self._var_threshold,
@@ -86,7 +88,10 @@ class MotionModel:
             )
             self._shape = image_bgr.shape
         mask = self._subtractor.apply(image_bgr, learningRate=self._learning_rate)
-        return cast(Image, mask)
+
+        # MOG2 calls every pixel of its first frame foreground; that frame only
+        # seeds the background.
+        return np.zeros_like(mask) if seeding else cast(Image, mask)
 
     def _encode(self, foreground: Image) -> tuple[MaskBitmap, ...]:
         if self._kernel is not None:
