@@ -181,9 +181,15 @@ def _expand_env(
     value: Any, env: Mapping[str, str], source_name: str, where: tuple[str, ...]
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _expand_env(v, env, source_name, (*where, str(k))) for k, v in value.items()}
+        return {
+            k: _expand_env(v, env, source_name, (*where, str(k)))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_expand_env(v, env, source_name, (*where, str(i))) for i, v in enumerate(value)]
+        return [
+            _expand_env(v, env, source_name, (*where, str(i)))
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
 
@@ -247,7 +253,9 @@ def _nearest_field(loc: tuple[int | str, ...]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
-def _child_model(model: type[BaseModel] | None, part: int | str) -> type[BaseModel] | None:
+def _child_model(
+    model: type[BaseModel] | None, part: int | str
+) -> type[BaseModel] | None:
     if model is None or isinstance(part, int):
         return model
     if part in _SINK_MODELS:
@@ -277,10 +285,14 @@ _Yaml12Loader.yaml_implicit_resolvers = {
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
 )
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),
+    list("-+0123456789"),
 )
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",

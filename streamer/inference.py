@@ -98,13 +98,19 @@ class InferenceTarget:
         def build() -> Any:
             if cfg.kind == "cloud":
                 return predict.Predictor(
-                    cfg.endpoint_id or "", api_key=api_key, check_server_ready=False,
-                    **url_option, **options,
+                    cfg.endpoint_id or "",
+                    api_key=api_key,
+                    check_server_ready=False,
+                    **url_option,
+                    **options,
                 )
             if cfg.kind == "ocr":
                 return predict.OcrPredictor(
-                    cfg.threshold, language=cfg.language, api_key=api_key,
-                    **url_option, **options,
+                    cfg.threshold,
+                    language=cfg.language,
+                    api_key=api_key,
+                    **url_option,
+                    **options,
                 )
             return predict.EdgePredictor(
                 self.host, self.port, check_server_ready=False, **options

@@ -14,9 +14,18 @@ from streamer.frames import Image, Result, Status
 
 #: Distinct, readable BGR colours, picked by label index.
 PALETTE: tuple[tuple[int, int, int], ...] = (
-    (56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255),
-    (49, 210, 207), (10, 249, 72), (23, 204, 146), (134, 219, 61),
-    (211, 188, 0), (209, 124, 0), (183, 46, 153), (168, 153, 44),
+    (56, 56, 255),
+    (151, 157, 255),
+    (31, 112, 255),
+    (29, 178, 255),
+    (49, 210, 207),
+    (10, 249, 72),
+    (23, 204, 146),
+    (134, 219, 61),
+    (211, 188, 0),
+    (209, 124, 0),
+    (183, 46, 153),
+    (168, 153, 44),
 )
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)
@@ -80,8 +89,12 @@ class Annotator:
         xmin, ymin, xmax, ymax = (int(v) for v in pred.bboxes)
         color = color_for(int(pred.label_index))
         cv2.rectangle(
-            canvas, pt1=(xmin, ymin), pt2=(xmax, ymax), color=color,
-            thickness=self.config.thickness, lineType=cv2.LINE_AA,
+            canvas,
+            pt1=(xmin, ymin),
+            pt2=(xmax, ymax),
+            color=color,
+            thickness=self.config.thickness,
+            lineType=cv2.LINE_AA,
         )
         caption = self._caption(pred)
         if caption:
@@ -95,7 +108,9 @@ class Annotator:
         for pred in preds:
             mask = np.asarray(pred.decoded_boolean_mask, dtype=np.uint8)
             if mask.shape != (height, width):
-                mask = cv2.resize(mask, dsize=(width, height), interpolation=cv2.INTER_NEAREST)
+                mask = cv2.resize(
+                    mask, dsize=(width, height), interpolation=cv2.INTER_NEAREST
+                )
             layer[mask.astype(bool)] = color_for(int(pred.label_index))
         alpha = self.config.mask_alpha
         cv2.addWeighted(layer, alpha, canvas, 1.0 - alpha, 0.0, dst=canvas)
@@ -103,8 +118,12 @@ class Annotator:
     def _draw_ocr(self, canvas: Image, pred: Any) -> None:
         points = np.array(pred.location, dtype=np.int32).reshape(-1, 1, 2)
         cv2.polylines(
-            canvas, pts=[points], isClosed=True, color=color_for(0),
-            thickness=self.config.thickness, lineType=cv2.LINE_AA,
+            canvas,
+            pts=[points],
+            isClosed=True,
+            color=color_for(0),
+            thickness=self.config.thickness,
+            lineType=cv2.LINE_AA,
         )
         x, y = (int(v) for v in points.min(axis=0)[0])
         _label(canvas, self._caption(pred), (x, y), color_for(0))
@@ -139,10 +158,18 @@ def _label(
     x, y = anchor
     top = y if below else max(y - th - base - 4, 0)
     bottom = top + th + base + 4
-    cv2.rectangle(canvas, pt1=(x, top), pt2=(x + tw + 6, bottom), color=color, thickness=-1)
+    cv2.rectangle(
+        canvas, pt1=(x, top), pt2=(x + tw + 6, bottom), color=color, thickness=-1
+    )
     cv2.putText(
-        canvas, text, org=(x + 3, bottom - base - 2), fontFace=FONT, fontScale=scale,
-        color=WHITE, thickness=1, lineType=cv2.LINE_AA,
+        canvas,
+        text,
+        org=(x + 3, bottom - base - 2),
+        fontFace=FONT,
+        fontScale=scale,
+        color=WHITE,
+        thickness=1,
+        lineType=cv2.LINE_AA,
     )
 
 

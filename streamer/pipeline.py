@@ -71,7 +71,11 @@ class Summary:
     @property
     def fps(self) -> float:
         """Frames that left the pipeline per second of the run."""
-        return (self.ok + self.failed + self.dropped) / self.elapsed_s if self.elapsed_s else 0.0
+        return (
+            (self.ok + self.failed + self.dropped) / self.elapsed_s
+            if self.elapsed_s
+            else 0.0
+        )
 
     @property
     def reconciled(self) -> bool:
@@ -99,7 +103,9 @@ class Summary:
             "elapsed_s": round(self.elapsed_s, 3),
             "fps": round(self.fps, 2),
             "reasons": dict(self.reasons.most_common(10)),
-            "mean_stage_s": {k: round(v / done, 6) for k, v in self.stage_totals.items()},
+            "mean_stage_s": {
+                k: round(v / done, 6) for k, v in self.stage_totals.items()
+            },
         }
 
     def line(self) -> str:
@@ -303,11 +309,17 @@ class Pipeline:
         if result.status is not Status.DROPPED:
             fps = self._rate.tick(now)
             self._hud = Hud(
-                fps, now - result.frame.captured_at,
-                self.summary.ok, self.summary.failed, self.summary.dropped,
+                fps,
+                now - result.frame.captured_at,
+                self.summary.ok,
+                self.summary.failed,
+                self.summary.dropped,
             )
         annotated = None
-        if any(s.needs_image for s in self._sinks) and result.status is not Status.DROPPED:
+        if (
+            any(s.needs_image for s in self._sinks)
+            and result.status is not Status.DROPPED
+        ):
             annotated = self._annotator.draw(result, self._hud)
         for sink in self._sinks:
             sink.write(result, annotated)
@@ -315,8 +327,10 @@ class Pipeline:
             progress.update(1)
             if self.summary.produced % 25 == 0 or result.status is not Status.OK:
                 progress.set_postfix(
-                    ok=self.summary.ok, failed=self.summary.failed,
-                    dropped=self.summary.dropped, refresh=False,
+                    ok=self.summary.ok,
+                    failed=self.summary.failed,
+                    dropped=self.summary.dropped,
+                    refresh=False,
                 )
 
 

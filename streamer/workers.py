@@ -94,7 +94,9 @@ class WorkerPool:
                 continue
             frame, waited = item
             if self._abort.is_set():
-                result = _dropped(frame, "the run was aborted before the frame was sent")
+                result = _dropped(
+                    frame, "the run was aborted before the frame was sent"
+                )
             elif predictor is None:
                 result = Result(frame, Status.FAILED, error=setup_error, worker=name)
             else:
@@ -122,7 +124,9 @@ class WorkerPool:
             return self._failed(predictor, frame, started, waited, name, reason)
 
         timings = _timings(predictor, started, waited)
-        return Result(frame, Status.OK, tuple(predictions), timings=timings, worker=name)
+        return Result(
+            frame, Status.OK, tuple(predictions), timings=timings, worker=name
+        )
 
     @staticmethod
     def _failed(
@@ -141,7 +145,9 @@ def _dropped(frame: Frame, reason: str) -> Result:
     return Result(frame, Status.DROPPED, error=reason)
 
 
-def _timings(predictor: PredictorLike, started: float, waited: float) -> dict[str, float]:
+def _timings(
+    predictor: PredictorLike, started: float, waited: float
+) -> dict[str, float]:
     timings = {"queue_s": waited, "predict_s": time.monotonic() - started}
     stages = getattr(predictor, "last_timings", None)
     if isinstance(stages, dict):

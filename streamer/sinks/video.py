@@ -54,7 +54,10 @@ class VideoSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._container = av.open(
-                str(self.path), mode="w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
+                str(self.path),
+                mode="w",
+                format="mp4",
+                options={"movflags": MOVFLAGS, "flush_packets": "1"},
             )
         except (OSError, av.FFmpegError) as exc:
             raise SinkError(
@@ -112,7 +115,10 @@ class VideoSink:
         if not self._resized_warned:
             logger.warning(
                 "frame size changed from %dx%d to %dx%d; scaling to the video's size",
-                width, height, w, h,
+                width,
+                height,
+                w,
+                h,
             )
             self._resized_warned = True
         return cv2.resize(image, dsize=(width, height), interpolation=cv2.INTER_AREA)

@@ -263,12 +263,19 @@ class LiveReader:
 
     def _pump(self, capture: Any, generation: int) -> str:
         """Read until the capture fails; return why it stopped."""
+        limit = self._policy.read_timeout_s
         while self._current(generation):
+            asked = time.monotonic()
             ok, image = capture.read()
+            waited = time.monotonic() - asked
             if not self._current(generation):
                 break
             if not ok or image is None or image.size == 0:
                 return "the stream stopped sending frames (read failed)"
+            if waited > limit:
+                # FFmpeg hands out what it still buffered when its read times
+                # out; a frame that took this long belongs to a dead stream.
+                return f"no frame for {waited:.1f} s (read timeout)"
             self._publish(to_bgr(image))
         return "closed"
 
