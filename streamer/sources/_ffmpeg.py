@@ -114,26 +114,24 @@ def ffprobe(path: str) -> dict[str, Any] | None:
             f"ffprobe did not finish reading {path} within {PROBE_TIMEOUT_S:.0f} s; "
             "the file may be damaged"
         ) from exc
-    reason = _first_line(done.stderr.decode(errors="replace"))
     if done.returncode != 0:
-        raise SourceError(f"cannot read {path}: {_explain(reason)}")
+        reason = _explain(done.stderr.decode(errors="replace"))
+        raise SourceError(f"cannot read {path}: {reason}")
     data: dict[str, Any] = json.loads(done.stdout or b"{}")
     if not data.get("streams"):
         raise SourceError(f"cannot read {path}: it has no video stream")
     return data
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
-
-
-def _explain(reason: str) -> str:
-    if "moov atom not found" in reason:
+def _explain(stderr: str) -> str:
+    """One sentence from ffprobe's error output."""
+    if "moov atom not found" in stderr:
         return (
             "moov atom not found, so the file is truncated or was not finished "
             "(a recording that was cut off); re-copy or re-record it"
         )
-    if "Invalid data found" in reason:
+    if "Invalid data found" in stderr:
         return "FFmpeg finds no valid media in it; check that it is a video file"
-    return reason.split("]", 1)[-1].strip()
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else "ffprobe failed without saying why"
+    return last.split("] ", 1)[-1]
