@@ -20,11 +20,13 @@ callback) and logged once; per-frame facts go only into the status counters.
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +48,10 @@ PLAUSIBLE_FPS = (1.0, 240.0)
 MAX_ABANDONED = 2
 FIRST_BACKOFF_S = 0.5
 JITTER = 0.25
+#: How long ``close`` waits for the reader to leave a capture call.
+CLOSE_WAIT_S = 1.0
+#: FFmpeg retries a timed-out read a few times before giving up.
+READ_RETRIES = 3
 
 
 class SourceState(str, enum.Enum):
@@ -108,6 +114,11 @@ class ReconnectPolicy:
         jittered = base * random.uniform(1 - JITTER, 1 + JITTER)
         return float(min(self.max_backoff_s, jittered))
 
+    @property
+    def longest_call_s(self) -> float:
+        """The longest a single open or read may block."""
+        return max(self.open_timeout_s, READ_RETRIES * self.read_timeout_s)
+
     def exhausted(self, failures: int) -> bool:
         """True when no further attempt is allowed."""
         return self.max_attempts is not None and failures >= self.max_attempts
@@ -143,7 +154,7 @@ class LiveReader:
         self.name = name
         self.reported_fps = 0.0
         self._opener = opener
-        self._policy = policy
+        self.policy = policy
         self._on_status = on_status
         self._lock = threading.Lock()
         self._fresh = threading.Condition(self._lock)
@@ -155,6 +166,7 @@ class LiveReader:
         self._worker: threading.Thread | None = None
         self._abandoned: list[threading.Thread] = []
         self._watchdog: threading.Thread | None = None
+        _readers.add(self)
 
     def start(self) -> None:
         """Start connecting in the background; returns at once."""
@@ -190,18 +202,24 @@ class LiveReader:
             return self._latest
 
     def close(self) -> None:
-        """Stop every thread; never blocks on a capture stuck in a read."""
+        """Stop every thread; waits at most ``CLOSE_WAIT_S`` for a stuck read."""
         if not self._closed.is_set():
             logger.info("stopping %s", self.name)
         self._closed.set()
         self._transition(SourceState.STOPPED)
         with self._fresh:
             self._fresh.notify_all()
-        if (
-            self._watchdog is not None
-            and self._watchdog is not threading.current_thread()
-        ):
-            self._watchdog.join(timeout=1.0)
+        self.join(CLOSE_WAIT_S)
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for every thread to end; True if they did."""
+        deadline = time.monotonic() + timeout
+        threads = [self._watchdog, self._worker, *self._abandoned]
+        for thread in threads:
+            if thread is None or thread is threading.current_thread():
+                continue
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t is not None and t.is_alive() for t in threads)
 
     # -- reader threads -------------------------------------------------------
 
@@ -233,10 +251,10 @@ class LiveReader:
             capture = self._try_open(generation)
             if capture is None:
                 failures += 1
-                if self._policy.exhausted(failures):
+                if self.policy.exhausted(failures):
                     self._give_up(failures)
                     return
-                self._closed.wait(self._policy.delay(failures))
+                self._closed.wait(self.policy.delay(failures))
                 continue
             failures = 0
             try:
@@ -263,7 +281,7 @@ class LiveReader:
 
     def _pump(self, capture: Any, generation: int) -> str:
         """Read until the capture fails; return why it stopped."""
-        limit = self._policy.read_timeout_s
+        limit = self.policy.read_timeout_s
         while self._current(generation):
             asked = time.monotonic()
             ok, image = capture.read()
@@ -301,7 +319,7 @@ class LiveReader:
             age = time.monotonic() - self._last_frame_at
             if self._status.state is not SourceState.STREAMING:
                 return
-            if age <= self._policy.read_timeout_s:
+            if age <= self.policy.read_timeout_s:
                 return
             self._generation += 1
             if self._worker is not None:
@@ -360,6 +378,26 @@ class LiveReader:
                 self._on_status(status)
             except Exception:
                 logger.exception("status callback of %s failed", self.name)
+
+
+_readers: weakref.WeakSet[LiveReader] = weakref.WeakSet()
+
+
+@atexit.register
+def _wait_for_readers() -> None:
+    """Let reader threads leave OpenCV before the interpreter goes away.
+
+    A daemon thread that returns from a C++ call while Python finalizes is
+    torn down inside OpenCV's exception handler, which aborts the process
+    ("FATAL: exception not rethrown"); so at exit each closed reader gets up
+    to its longest blocking call to finish.
+    """
+    for reader in list(_readers):
+        reader.close()
+        if not reader.join(0.0):
+            wait = reader.policy.longest_call_s
+            logger.info("waiting up to %.1f s for %s to let go", wait, reader.name)
+            reader.join(wait)
 
 
 class LiveSource:

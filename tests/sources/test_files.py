@@ -155,7 +155,7 @@ def test_byte_flipped_file_plays_or_fails_clearly(videos: dict[str, Path]) -> No
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="nothing.mp4 does not exist"):
+    with pytest.raises(SourceError, match=r"nothing\.mp4 does not exist"):
         FileSource(str(tmp_path / "nothing.mp4")).open()
 
 

@@ -27,7 +27,9 @@ from tests.sources.conftest import VTEST, require, streamer_command
 def pictures(tmp_path: Path) -> Path:
     """A folder of pictures of every kind, one of them corrupt."""
     rng = np.random.default_rng(7)
-    cv2.imwrite(str(tmp_path / "a_color.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    cv2.imwrite(
+        str(tmp_path / "a_color.png"), rng.integers(0, 255, (48, 64, 3), np.uint8)
+    )
     cv2.imwrite(str(tmp_path / "b_gray.png"), np.full((30, 40), 128, np.uint8))
     cv2.imwrite(str(tmp_path / "c_deep.png"), np.full((20, 20), 40000, np.uint16))
     cv2.imwrite(str(tmp_path / "d_alpha.png"), np.full((10, 12, 4), 200, np.uint8))

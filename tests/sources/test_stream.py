@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,7 @@ def _wait_state(
 def _assert_fresh(seen: list[Seen]) -> None:
     """No black pictures, no picture twice, capture times and indices increase."""
     assert all(s.mean > 20 for s in seen), min(s.mean for s in seen)
-    for before, after in zip(seen, seen[1:], strict=False):
+    for before, after in itertools.pairwise(seen):
         assert after.digest != before.digest, f"frame {after.index} repeats"
         assert after.captured_at > before.captured_at
         assert after.index > before.index
