@@ -338,8 +338,14 @@ class LiveReader:
     # -- state ------------------------------------------------------------------
 
     def _lost(self, reason: str) -> None:
-        logger.warning("lost %s: %s; reconnecting", self.name, reason)
-        self._transition(SourceState.RECONNECTING, error=reason, reconnect=True)
+        lost = self._transition(
+            SourceState.RECONNECTING,
+            error=reason,
+            reconnect=True,
+            expect=SourceState.STREAMING,
+        )
+        if lost:
+            logger.warning("lost %s: %s; reconnecting", self.name, reason)
 
     def _give_up(self, failures: int) -> None:
         error = self.status().last_error
@@ -356,12 +362,18 @@ class LiveReader:
         self._transition(state, error=error)
 
     def _transition(
-        self, state: SourceState, *, error: str | None = None, reconnect: bool = False
-    ) -> None:
+        self,
+        state: SourceState,
+        *,
+        error: str | None = None,
+        reconnect: bool = False,
+        expect: SourceState | None = None,
+    ) -> bool:
+        """Move to ``state`` (from ``expect`` only, if given); False if refused."""
         with self._lock:
             old = self._status
-            if state not in _ALLOWED[old.state]:
-                return  # a late report from a thread that was abandoned or closed
+            if state not in _ALLOWED[old.state] or expect not in (None, old.state):
+                return False  # a late report from an abandoned or closed thread
             since = old.since if state is old.state else time.monotonic()
             self._status = replace(
                 old,
@@ -378,6 +390,7 @@ class LiveReader:
                 self._on_status(status)
             except Exception:
                 logger.exception("status callback of %s failed", self.name)
+        return True
 
 
 _readers: weakref.WeakSet[LiveReader] = weakref.WeakSet()
