@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from streamer.config import SourceConfig
+from streamer.exceptions import SourceError
 from streamer.sources import (
     FileSource,
     FolderSource,
@@ -94,7 +95,8 @@ def _read(
             first_at = first_at or frame.captured_at
             report.decoded += frame.image is not None
             report.failed += frame.image is None
-            times.append(frame.media_time or frame.captured_at)
+            media = frame.media_time
+            times.append(media if media is not None else frame.captured_at)
     finally:
         timer.cancel()
     if first_at is not None:
@@ -110,7 +112,12 @@ def _add_facts(source: Source, report: ProbeReport) -> None:
         if source.end_reason:
             report.notes.append(source.end_reason)
     if isinstance(source, LiveSource):
+        report.claimed_fps = source.reported_fps
         status = source.status()
+        if report.decoded == 0:
+            raise SourceError(
+                f"no frame from {source.name}: {status.last_error or 'it sent nothing'}"
+            )
         if status.last_error:
             report.notes.append(f"last error: {status.last_error}")
 

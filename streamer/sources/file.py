@@ -30,7 +30,7 @@ import cv2
 from streamer.exceptions import SourceError
 from streamer.frames import Frame, Image
 from streamer.sources._ffmpeg import ffprobe, quiet_ffmpeg
-from streamer.sources.base import SourceInfo, to_bgr
+from streamer.sources.base import SourceInfo, fourcc_name, to_bgr
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def _facts(capture: Any, probed: dict[str, Any] | None) -> FileFacts:
     return FileFacts(
         fps=fps,
         frame_count=count if count > 0 else None,
-        codec=stream.get("codec_name") or _fourcc(capture),
+        codec=stream.get("codec_name") or fourcc_name(capture.get(cv2.CAP_PROP_FOURCC)),
         rotation=_rotation(stream, capture),
         claimed_fps=claimed,
     )
@@ -267,12 +267,6 @@ def _rate(text: str | None) -> float:
         return float(Fraction(text)) if text else 0.0
     except (ValueError, ZeroDivisionError):
         return 0.0
-
-
-def _fourcc(capture: Any) -> str | None:
-    code = int(capture.get(cv2.CAP_PROP_FOURCC))
-    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\0 ")
-    return text or None
 
 
 def _rotation(stream: dict[str, Any], capture: Any) -> int:

@@ -35,7 +35,7 @@ import cv2
 
 from streamer.exceptions import SourceError
 from streamer.frames import Frame, Image
-from streamer.sources.base import SourceInfo, to_bgr
+from streamer.sources.base import SourceInfo, fourcc_name, to_bgr
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class LiveReader:
     ) -> None:
         self.name = name
         self.reported_fps = 0.0
+        self.reported_codec: str | None = None
         self._opener = opener
         self.policy = policy
         self._on_status = on_status
@@ -274,6 +275,7 @@ class LiveReader:
             capture.release()
             return None
         self.reported_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.reported_codec = fourcc_name(capture.get(cv2.CAP_PROP_FOURCC))
         with self._lock:
             self._last_frame_at = time.monotonic()
         self._transition(SourceState.STREAMING)
@@ -467,7 +469,13 @@ class LiveSource:
             )  # fmt: skip
             return SourceInfo(0, 0, self._fps(), live=True)
         height, width = first.image.shape[:2]
-        return SourceInfo(width, height, self._fps(), live=True)
+        codec = self._reader.reported_codec
+        return SourceInfo(width, height, self._fps(), codec=codec, live=True)
+
+    @property
+    def reported_fps(self) -> float:
+        """The rate the stream or camera claims (0 when unknown)."""
+        return self._reader.reported_fps if self._reader else 0.0
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
         """Yield the newest frame each time a new one arrives, until ``stop``."""

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from streamer.config import SourceConfig
 from streamer.exceptions import SourceError
 from streamer.frames import Frame
+from streamer.probe import probe
 from streamer.sources import ReconnectPolicy, SourceState, SourceStatus, StreamSource
 from tests.sources.conftest import RtspServer, free_port
 
@@ -225,3 +227,13 @@ def test_gives_up_after_max_attempts_while_reading() -> None:
         source.open()
     assert source.status().state is SourceState.STOPPED
     source.close()
+
+
+def test_probe_measures_a_stream(rtsp_server: RtspServer) -> None:
+    report = probe(SourceConfig(url=rtsp_server.url), live_seconds=1.5)
+    assert report.kind == "stream"
+    assert (report.info.width, report.info.height) == (768, 576)
+    assert report.info.codec == "h264"
+    assert report.decoded > 5
+    assert report.first_frame_s is not None and report.first_frame_s < 2.0
+    assert report.measured_fps is not None and 5 < report.measured_fps < 20
