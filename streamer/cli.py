@@ -64,6 +64,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     build_arg_parser(serve)
     serve.set_defaults(handler=_serve)
+
+    probe = commands.add_parser("probe", help="describe a source, or say why it fails")
+    probe.add_argument("source", help="file, folder, glob, stream URL or webcam")
+    probe.add_argument(
+        "--seconds", type=float, default=3.0, help="how long to read a live source"
+    )
+    probe.set_defaults(handler=_probe)
     return parser
 
 
@@ -103,6 +110,16 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if summary.outcome in (Outcome.INTERRUPTED, Outcome.ABORTED):
         return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from streamer.config import SourceConfig
+    from streamer.probe import probe
+
+    url: str | int = int(args.source) if args.source.isdigit() else args.source
+    report = probe(SourceConfig(url=url), live_seconds=args.seconds)
+    sys.stdout.write("\n".join(report.lines()) + "\n")
     return EXIT_OK
 
 

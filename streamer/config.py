@@ -46,6 +46,7 @@ class SourceConfig(_Strict):
     read_timeout_s: float = Field(default=5.0, gt=0)
     max_frame_age_s: float | None = Field(default=None, gt=0)
     reconnect_max_backoff_s: float = Field(default=30.0, gt=0)
+    reconnect_max_attempts: int | None = Field(default=None, ge=1)
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
 

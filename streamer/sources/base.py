@@ -73,3 +73,10 @@ def to_bgr(image: np.ndarray) -> Image:
     if image.shape[2] == 4:
         return np.ascontiguousarray(cv2.cvtColor(image, code=cv2.COLOR_BGRA2BGR))
     return np.ascontiguousarray(image)
+
+
+def fourcc_name(code: float) -> str | None:
+    """The four-character codec code OpenCV reports, as text (None if empty)."""
+    value = int(code)
+    text = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
+    return text.strip("\0 ") or None
