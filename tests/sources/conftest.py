@@ -6,7 +6,6 @@ GStreamer RTSP server) fails the test instead of skipping it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -14,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,32 +148,5 @@ def rtsp_server(rtsp_factory: Callable[[], RtspServer]) -> RtspServer:
 
 
 def streamer_command(*args: str) -> list[str]:
-    """The ``streamer`` CLI as a command line for this interpreter.
-
-    ``streamer.cli`` imports ``streamer.server`` to build the ``serve``
-    subcommand; until that module is on this branch a stand-in is used.
-    """
-    boot = (
-        "import importlib.util, sys, types\n"
-        "if importlib.util.find_spec('streamer.server') is None:\n"
-        "    stub = types.ModuleType('streamer.server')\n"
-        "    stub.build_arg_parser = lambda parser: None\n"
-        "    sys.modules['streamer.server'] = stub\n"
-        "from streamer.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    return [sys.executable, "-c", boot, *args]
-
-
-def has_embedded_server() -> bool:
-    """True once ``streamer.server`` exists on this branch."""
-    return importlib.util.find_spec("streamer.server") is not None
-
-
-@pytest.fixture
-def cli_ready(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let ``streamer.cli.main`` build its parser in-process (see above)."""
-    if not has_embedded_server():
-        stub = types.ModuleType("streamer.server")
-        stub.build_arg_parser = lambda parser: None  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "streamer.server", stub)
+    """The ``streamer`` CLI as a command line for this interpreter."""
+    return [sys.executable, "-m", "streamer", *args]

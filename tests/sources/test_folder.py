@@ -95,7 +95,6 @@ def test_missing_webcam_is_named(device: str | int) -> None:
         open_source(SourceConfig(url=device)).open()
 
 
-@pytest.mark.usefixtures("cli_ready")
 def test_probe_describes_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
     require(VTEST.is_file(), f"{VTEST} is missing")
     assert main(["probe", str(VTEST)]) == 0

@@ -9,7 +9,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ from streamer.sources import ReconnectPolicy, StreamSource
 from tests.sources.conftest import (
     RtspServer,
     free_port,
-    has_embedded_server,
     require,
     streamer_command,
 )
@@ -92,37 +90,10 @@ def test_lag_stays_bounded_with_a_slow_consumer(numbered_stream: str) -> None:
     assert last - first < 5  # an in-order reader would fall 20 frames a second behind
 
 
-class _NullPredictions(BaseHTTPRequestHandler):
-    """Answers ``POST /images`` like an edge server with no detections."""
-
-    body = json.dumps({"type": "ObjectDetectionPrediction", "predictions": {}})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        payload = self.body.encode()
-        head = (
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\n\r\n"
-        )
-        self.wfile.write(head.encode() + payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def predictor_config() -> Iterator[str]:
-    """The predictor part of a run's config: the embedded null model, or a stand-in."""
-    if has_embedded_server():
-        yield "{serve: {model: 'null'}}"
-        return
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NullPredictions)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"{{kind: edge, host: 127.0.0.1, port: {server.server_address[1]}}}"
-    server.shutdown()
-    server.server_close()
+def predictor_config() -> str:
+    """The predictor part of a run's config: the embedded null model."""
+    return "{serve: {model: 'null'}}"
 
 
 def test_run_interrupted_during_a_freeze_exits_with_valid_outputs(
