@@ -34,7 +34,7 @@ SOURCE_STATES = (
     "other",
 )
 #: Classes of drop reasons (see ``drop_class``).
-DROP_CLASSES = ("queue_full", "stale", "aborted", "other")
+DROP_CLASSES = ("queue_full", "superseded", "stale", "aborted", "other")
 #: Buckets for per-stage latencies, in seconds (1 ms to 10 s).
 STAGE_BUCKETS = (
     0.001,
@@ -54,12 +54,14 @@ STAGE_BUCKETS = (
 
 
 def drop_class(reason: str | None) -> str:
-    """Classify a drop reason: ``queue_full``, ``stale``, ``aborted`` or ``other``."""
+    """Classify a drop reason as one of ``DROP_CLASSES``."""
     text = (reason or "").lower()
     if "queue full" in text:
         return "queue_full"
     if text.startswith("stale"):
         return "stale"
+    if text.startswith("superseded"):
+        return "superseded"
     if "abort" in text:
         return "aborted"
     return "other"

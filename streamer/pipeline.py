@@ -272,15 +272,16 @@ class Pipeline:
 
     def _produce(self, frames: FrameQueue) -> None:
         stream = iter(self._source.frames(self.stop_event))
+        last_index = -1
         try:
             while self._take_permit():
                 frame = next(stream, None)
                 if frame is None:
                     self._permits.release()
                     break
-                self._reorder.issue(frame.index)
-                self._produced += 1
-                self.metrics.frame_produced()
+                self._account_skipped(frame, last_index)
+                last_index = frame.index
+                self._issue(frame)
                 self._enqueue(frames, frame)
         except StreamerError as exc:
             self._source_failed(str(exc))
@@ -292,6 +293,28 @@ class Pipeline:
             self._source_status = "failed" if failed else "ended"
             self._source_done.set()
             frames.close()
+
+    def _issue(self, frame: Frame) -> None:
+        self._reorder.issue(frame.index)
+        self._produced += 1
+        self.metrics.frame_produced()
+
+    def _account_skipped(self, frame: Frame, last_index: int) -> None:
+        """Count the frames a live source read but replaced before they were taken.
+
+        A live source hands out only its newest frame, so its indices have gaps
+        when the pipeline is slower than the camera; each missing frame leaves
+        as dropped, so the counts still cover every frame the camera sent.
+        """
+        reason = "superseded: a newer frame arrived before it was taken"
+        for index in range(last_index + 1, frame.index):
+            if not self._take_permit():
+                return
+            skipped = Frame(
+                index, frame.source_id, None, frame.captured_at, frame.wall_time
+            )
+            self._issue(skipped)
+            self._results.put(Result(skipped, Status.DROPPED, error=reason))
 
     def _take_permit(self) -> bool:
         """Wait for room for one more frame in the pipeline; False once stopping.
