@@ -92,7 +92,7 @@ def _configure_logging(verbosity: int, quiet: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from streamer.config import load_config
+    from streamer.config import load_config, with_pipeline_overrides
     from streamer.pipeline import Outcome, Pipeline
 
     config = load_config(args.config)
@@ -102,9 +102,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_progress:
         overrides["progress"] = False
     if overrides:
-        pipeline_cfg = config.pipeline.model_copy(update=overrides)
-        config = config.model_copy(update={"pipeline": pipeline_cfg})
-    summary = Pipeline(config).run()
+        config = with_pipeline_overrides(config, overrides)
+    pipeline = Pipeline(config)
+    try:
+        summary = pipeline.run()
+    except StreamerError as exc:
+        if not pipeline.stop_event.is_set():
+            raise
+        logger.warning("%s", exc)
+        return EXIT_INTERRUPTED
     print(summary.line(), file=sys.stderr)
     if summary.outcome is Outcome.SOURCE_FAILED:
         return EXIT_ERROR

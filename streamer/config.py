@@ -241,6 +241,16 @@ def parse_config(
         raise ConfigError(_describe(exc, source_name)) from None
 
 
+def with_pipeline_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
+    """A copy of ``config`` with some ``pipeline`` fields replaced, validated."""
+    data = {**config.pipeline.model_dump(), **overrides}
+    try:
+        pipeline = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "command line")) from None
+    return config.model_copy(update={"pipeline": pipeline})
+
+
 def _expand_env(
     value: Any, env: Mapping[str, str], source_name: str, where: tuple[str, ...]
 ) -> Any:

@@ -25,8 +25,11 @@ logger = logging.getLogger(__name__)
 class InferenceTarget:
     """Where a run's predictors send frames, and the embedded server if any."""
 
-    def __init__(self, config: PredictorConfig) -> None:
+    def __init__(
+        self, config: PredictorConfig, stop: threading.Event | None = None
+    ) -> None:
         self.config = config
+        self._stop = stop or threading.Event()
         self.host = config.host
         self.port = config.port
         self._server: Any = None
@@ -62,9 +65,9 @@ class InferenceTarget:
 
     @property
     def url(self) -> str:
-        """The inference URL frames are sent to."""
+        """The inference URL frames are sent to, without secrets."""
         if self.config.kind != "edge":
-            return self.config.url or _default_url(self.config.kind)
+            return redact_url(self.config.url or _default_url(self.config.kind))
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/images"
 
@@ -84,7 +87,10 @@ class InferenceTarget:
             if not announced:
                 logger.warning("waiting for the inference server at %s", self.url)
                 announced = True
-            time.sleep(0.5)
+            if self._stop.wait(0.5):
+                raise PredictError(
+                    f"stopped while waiting for the inference server at {self.url}"
+                )
 
     def _unreachable_message(self) -> str:
         url = redact_url(self.url)

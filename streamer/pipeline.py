@@ -204,7 +204,7 @@ class Pipeline:
     def run(self) -> Summary:
         """Run to the end of the source or until stopped; return the summary."""
         started = time.monotonic()
-        target = InferenceTarget(self.config.predictor)
+        target = InferenceTarget(self.config.predictor, self.stop_event)
         target.check_predictor(self.abort_event)
         with _SignalHandlers(self), target:
             info = self._source.open()

@@ -91,3 +91,45 @@ def test_second_signal_aborts_at_once(sample_path: Path, tmp_path: Path) -> None
     summary = check_outputs(tmp_path)
     assert summary["outcome"] == "aborted"
     assert "Traceback" not in stderr
+
+
+def test_signal_while_waiting_for_the_server_exits_130(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"source: {{url: '{short_clip}'}}\n"
+        "predictor: {host: 127.0.0.1, port: 9, wait_for_server_s: 60}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert "waiting for the inference server" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+
+
+def test_bad_worker_override_is_a_config_error(short_clip: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamer",
+            "run",
+            "configs/demo.yaml",
+            "--workers",
+            "0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "command line: workers = 0" in proc.stderr
