@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,25 @@ SAMPLE = ROOT / "samples" / "vtest.avi"
 SHARED = ROOT.parent / "shared"
 
 
+def require(condition: bool, why: str) -> None:
+    """Skip a test whose tool is missing; under ``CI=true`` fail it instead."""
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{why} (required under CI)")
+    pytest.skip(why)
+
+
 def require_tool(name: str) -> str:
-    """Path of an external program; missing: fail under CI, skip elsewhere."""
+    """Path of an external program (see ``require``)."""
     path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(path is not None, f"{name} is not installed (.ci/run installs it)")
+    assert path is not None
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -11,7 +11,8 @@ from typing import Any
 
 import websocket
 
-from tests.sinks.conftest import require_tool, wait_until
+from tests.helpers import require_tool
+from tests.sinks.conftest import wait_until
 
 FLAGS = (
     "--headless",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -18,28 +15,10 @@ import pytest
 
 from streamer.config import Config, parse_config
 from streamer.pipeline import Pipeline, Summary
+from tests.helpers import ROOT, require_tool
 
-ROOT = Path(__file__).parents[2]
 VTEST = ROOT / "samples" / "vtest.avi"
 EMPTY_REPLY = {"type": "ObjectDetectionPrediction", "predictions": {}}
-
-
-def require_tool(path: str) -> str:
-    """Return the tool's path; a missing tool fails under CI and skips elsewhere."""
-    found = shutil.which(path)
-    if found is None:
-        message = f"{path} is not installed (Debian package needed for this test)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

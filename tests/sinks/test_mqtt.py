@@ -21,12 +21,11 @@ from streamer.predict import ObjectDetectionPrediction
 from streamer.sinks.events import EventTracker
 from streamer.sinks.mqtt import MqttSink, per_frame_payload
 from streamer.sources.base import SourceInfo
+from tests.helpers import free_port, require_tool
 from tests.sinks.conftest import (
     RunningPipeline,
     StubPredictor,
-    free_port,
     pipeline_config,
-    require_tool,
     wait_until,
 )
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from streamer.sinks.video import FRAGMENT_S
-from tests.sinks.conftest import VTEST, StubPredictor, require_tool
+from tests.helpers import require_tool
+from tests.sinks.conftest import VTEST, StubPredictor
 
 #: Runs the same Pipeline as ``streamer run`` when the CLI cannot load yet
 #: (``streamer.cli`` imports ``streamer.server``, built on another branch).

@@ -6,7 +6,6 @@ GStreamer RTSP server) fails the test instead of skipping it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -18,27 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, require
+
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 VTEST = REPO / "samples" / "vtest.avi"
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+__all__ = ["free_port", "require"]
 START_TIMEOUT_S = 15.0
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip a test whose tool is missing; fail instead under CI."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{why} (required under CI)")
-    pytest.skip(why)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ffmpeg(*args: str) -> None:
