@@ -25,12 +25,12 @@ __all__ = ["CONTENT_TYPE_LATEST", "SOURCE_STATES", "RunMetrics", "drop_class"]
 
 #: States a source can report; unknown ones are shown as ``other``.
 SOURCE_STATES = (
-    "opening",
-    "open",
+    "connecting",
+    "streaming",
     "reconnecting",
+    "stopped",
     "ended",
     "failed",
-    "closed",
     "other",
 )
 #: Classes of drop reasons (see ``drop_class``).
@@ -78,7 +78,7 @@ class RunMetrics:
         self._lag_s = 0.0
         self._last_index: int | None = None
         self._queue_depth: Callable[[], int] = lambda: 0
-        self._source_state: Callable[[], str] = lambda: "opening"
+        self._source_state: Callable[[], str] = lambda: "connecting"
         self._outcome: str | None = None
         self._make_metrics()
 

@@ -180,7 +180,7 @@ class Pipeline:
         self._produced = 0
         self._rate = _Rate()
         self._hud = Hud(0.0, 0.0, 0, 0, 0)
-        self._source_status = "opening"
+        self._source_status = "connecting"
         self.metrics = RunMetrics()
         self.metrics.watch(source_state=self._source_state)
 
@@ -208,7 +208,7 @@ class Pipeline:
         target.check_predictor(self.abort_event)
         with _SignalHandlers(self), target:
             info = self._source.open()
-            self._source_status = "open"
+            self._source_status = "streaming"
             try:
                 self._open_sinks(info)
                 self._run_stages(target, info)
@@ -226,10 +226,10 @@ class Pipeline:
             sink.open(info)
 
     def _source_state(self) -> str:
-        # Sources that track their own state (live ones reconnect) report it.
-        state = getattr(self._source, "state", None)
-        if state is not None:
-            return str(getattr(state, "value", state))
+        # Live sources track their own state (they reconnect) until the run ends.
+        status = getattr(self._source, "status", None)
+        if callable(status) and self._source_status == "streaming":
+            return str(status().state.value)
         return self._source_status
 
     def _close_sinks(self) -> None:

@@ -208,7 +208,7 @@ def test_preview_in_headless_chromium(stub: StubPredictor, tmp_path: Path) -> No
     diff = cv2.absdiff(first_pixels, second_pixels)
     assert float(diff.mean()) > 0.5, "the stream's pixels did not change"
     assert int(second["ok"]) > int(first["ok"]) > 0
-    assert first["source_state"] == "open"
+    assert first["source_state"] == "streaming"
     assert float(second["fps"]) > 5
     assert summary.reconciled
     assert (tmp_path / "preview.png").stat().st_size > 10_000
