@@ -112,7 +112,11 @@ def _run(args: argparse.Namespace) -> int:
         logger.warning("%s", exc)
         return EXIT_INTERRUPTED
     print(summary.line(), file=sys.stderr)
-    if summary.outcome is Outcome.SOURCE_FAILED:
+    if summary.outcome in (Outcome.SOURCE_FAILED, Outcome.FAILED):
+        return EXIT_ERROR
+    if summary.ok == 0 and summary.failed > 0:
+        reason, _ = summary.reasons.most_common(1)[0]
+        logger.error("every frame failed; the most common reason: %s", reason)
         return EXIT_ERROR
     if summary.outcome in (Outcome.INTERRUPTED, Outcome.ABORTED):
         return EXIT_INTERRUPTED

@@ -75,7 +75,8 @@ class PredictorConfig(_Strict):
     read_timeout_s: float = Field(default=30.0, gt=0)
     image_format: Literal["JPEG", "PNG", "BMP"] = "JPEG"
     jpeg_quality: int = Field(default=90, ge=1, le=100)
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    rate_limit_budget_s: float | None = Field(default=None, ge=0)
     wait_for_server_s: float = Field(default=0.0, ge=0)
 
 

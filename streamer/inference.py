@@ -7,6 +7,7 @@ each worker thread.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -111,7 +112,7 @@ class InferenceTarget:
         from streamer.predict._predictors import CLOUD_PREDICT_URL, OCR_URL
 
         cfg = self.config
-        retry = predict.RetryPolicy(max_attempts=cfg.max_attempts)
+        retry = _retry_policy(cfg)
         timeout = (cfg.connect_timeout_s, cfg.read_timeout_s)
         api_key = cfg.api_key.get_secret_value() if cfg.api_key else None
 
@@ -145,6 +146,17 @@ class InferenceTarget:
             )
 
         return build
+
+
+def _retry_policy(cfg: PredictorConfig) -> Any:
+    """The edge or cloud retry policy, with the config's attempts and 429 budget."""
+    from streamer.predict import RetryPolicy
+
+    base = RetryPolicy.edge_default() if cfg.kind == "edge" else RetryPolicy()
+    changes: dict[str, Any] = {"max_attempts": cfg.max_attempts}
+    if cfg.rate_limit_budget_s is not None:
+        changes["rate_limit_budget_s"] = cfg.rate_limit_budget_s
+    return dataclasses.replace(base, **changes)
 
 
 def _default_url(kind: str) -> str:

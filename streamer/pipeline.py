@@ -56,6 +56,7 @@ class Outcome(str, enum.Enum):
     INTERRUPTED = "interrupted"
     ABORTED = "aborted"
     SOURCE_FAILED = "source_failed"
+    FAILED = "failed"
 
 
 @dataclass
@@ -121,6 +122,8 @@ class Summary:
         )
         if not self.reconciled:
             text += " [counts do not reconcile]"
+        if self.error:
+            text += f"; {self.error}"
         return text
 
 
@@ -176,6 +179,7 @@ class Pipeline:
         self._permits = threading.Semaphore(self.max_in_flight)
         self._results: queue.Queue[Result] = queue.Queue()
         self._accounted = 0
+        self._fatal_lock = threading.Lock()
         self._source_done = threading.Event()
         self._produced = 0
         self._rate = _Rate()
@@ -197,7 +201,8 @@ class Pipeline:
 
     def request_abort(self) -> None:
         """Stop at once, dropping queued frames (as on a second Ctrl-C)."""
-        logger.warning("aborting: queued frames are dropped")
+        if not self.abort_event.is_set():
+            logger.warning("aborting: queued frames are dropped")
         self.stop_event.set()
         self.abort_event.set()
 
@@ -253,6 +258,7 @@ class Pipeline:
             count=cfg.workers,
             max_frame_age_s=self.config.source.max_frame_age_s,
             abort=self.abort_event,
+            on_fatal=self._fatal,
         )
         pool.start()
         self.metrics.watch(queue_depth=frames.__len__)
@@ -339,6 +345,15 @@ class Pipeline:
                 else f"queue full ({frames.policy.value})"
             )
             self._results.put(_without_image(Result(old, Status.DROPPED, error=reason)))
+
+    def _fatal(self, reason: str) -> None:
+        """Stop the run on an error that every later frame would hit too."""
+        with self._fatal_lock:
+            if self.summary.outcome is Outcome.COMPLETED:
+                logger.error("stopping the run: %s", reason)
+                self.summary.outcome = Outcome.FAILED
+                self.summary.error = reason
+        self.request_abort()
 
     def _source_failed(self, message: str) -> None:
         logger.error("source %s failed: %s", self._source.name, message)

@@ -15,11 +15,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from streamer.exceptions import StreamerError
+from streamer.exceptions import (
+    InvalidApiKeyError,
+    PermissionDeniedError,
+    StreamerError,
+    UnauthorizedError,
+)
 from streamer.frames import Frame, Result, Status
 from streamer.queueing import FrameQueue
 
 logger = logging.getLogger(__name__)
+
+#: Errors that no retry or later frame can fix: the run stops on the first one.
+FATAL_ERRORS = (InvalidApiKeyError, UnauthorizedError, PermissionDeniedError)
 
 #: How often an idle worker looks at the stop event.
 POLL_S = 0.1
@@ -43,6 +51,8 @@ class WorkerPool:
         count: How many workers.
         max_frame_age_s: Frames older than this when taken are dropped unsent.
         abort: When set, workers stop after their current request.
+        on_fatal: Called with the reason when a request fails in a way that
+            no retry can fix (a rejected API key, no permission).
     """
 
     def __init__(
@@ -54,12 +64,14 @@ class WorkerPool:
         count: int,
         max_frame_age_s: float | None = None,
         abort: threading.Event | None = None,
+        on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self._frames = frames
         self._make_predictor = make_predictor
         self._results = results
         self._max_age = max_frame_age_s
         self._abort = abort or threading.Event()
+        self._on_fatal = on_fatal or (lambda reason: None)
         self._threads = [
             threading.Thread(target=self._run, name=f"worker-{i}", daemon=True)
             for i in range(count)
@@ -116,6 +128,9 @@ class WorkerPool:
         started = time.monotonic()
         try:
             predictions = predictor.predict(frame.image)
+        except FATAL_ERRORS as exc:
+            self._on_fatal(str(exc))
+            return self._failed(predictor, frame, started, waited, name, str(exc))
         except StreamerError as exc:
             return self._failed(predictor, frame, started, waited, name, str(exc))
         except Exception as exc:  # keep the worker alive, record the reason

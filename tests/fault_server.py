@@ -143,6 +143,13 @@ class FaultServer:
                 body = b'{"message":"Internal server error"}'
                 self._reply(500, "application/json", body)
 
+            def _http_401(self) -> None:
+                body = (
+                    b'{"errorCode":"UNAUTHORIZED","message":"Missing user record",'
+                    b'"data":{}}'
+                )
+                self._reply(401, "application/json", body)
+
             def _http_502_html(self) -> None:
                 body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
                 self._reply(502, "text/html", body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 from streamer.config import parse_config
 from streamer.pipeline import Outcome, Pipeline
 from tests.fault_server import FaultServer
+from tests.helpers import ROOT, SHARED
 
 
 def config_text(clip: Path, out: Path, port: int, attempts: int = 1) -> str:
@@ -93,3 +96,52 @@ def test_run_waits_for_a_server_that_starts_late_when_asked(
         runner.join(timeout=30)
 
     assert pipeline.summary.ok == pipeline.summary.produced == 60
+
+
+def run_cli(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_rejected_api_key_stops_the_run_at_once(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    body = SHARED / "fixtures" / "landingai" / "cloud_classification_response.json"
+    config = tmp_path / "run.yaml"
+    with FaultServer(
+        fault_rate=1.0, faults=("http_401",), ok_body=body.read_bytes()
+    ) as server:
+        config.write_text(
+            f"source: {{url: '{short_clip}', realtime: true}}\n"
+            "predictor: {kind: cloud, endpoint_id: e, api_key: land_sk_wrong,"
+            f" url: 'http://127.0.0.1:{server.port}/inference/v1/predict'}}\n"
+            f"sinks: [{{kind: jsonl, path: '{tmp_path / 'r.jsonl'}'}}]\n"
+        )
+        proc = run_cli(config)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "failed:" in proc.stderr and "Unauthorized" in proc.stderr
+    assert sum(server.served.values()) < 20
+    summary = json.loads((tmp_path / "r.summary.json").read_text())
+    assert summary["outcome"] == "failed" and summary["reconciled"]
+
+
+def test_a_run_where_every_frame_failed_exits_1(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "run.yaml"
+    with FaultServer(fault_rate=1.0, faults=("http_500",)) as server:
+        config.write_text(
+            f"source: {{url: '{short_clip}'}}\n"
+            f"predictor: {{host: 127.0.0.1, port: {server.port}, max_attempts: 1}}\n"
+        )
+        proc = run_cli(config)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "every frame failed; the most common reason: " in proc.stderr
+    assert "HTTP 500" in proc.stderr
