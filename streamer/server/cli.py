@@ -50,6 +50,13 @@ def build_arg_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", choices=_LOG_LEVELS, default="warning", help="log level"
     )
+    parser.add_argument(
+        "--exit-with-parent",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop when process PID is gone (used by the embedded server)",
+    )
 
 
 def main_from_args(args: argparse.Namespace) -> int:
@@ -63,6 +70,7 @@ def main_from_args(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             min_score=args.min_score,
             upscale_below=args.upscale_below,
+            parent_pid=args.exit_with_parent,
         )
     except ServerStartError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -144,6 +145,7 @@ class EmbeddedServer:
     def _command(self) -> list[str]:
         command = [sys.executable, "-m", "streamer.server", "--model", self.model]
         command += ["--host", self.host, "--port", str(self.port)]
+        command += ["--exit-with-parent", str(os.getpid())]
         if self.delay_ms:
             command += ["--delay-ms", str(self.delay_ms)]
         if self.min_score is not None:

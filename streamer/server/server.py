@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import signal
 import socket
+import threading
+import time
 from typing import Any
 
 import uvicorn
@@ -19,6 +23,8 @@ logger = logging.getLogger(__name__)
 # make slow cameras race the close with their next request, and edge clients
 # do not retry.
 KEEP_ALIVE_S = 75
+#: How often a server started for a run checks that the run is still there.
+PARENT_POLL_S = 0.5
 
 
 def serve(
@@ -28,6 +34,7 @@ def serve(
     *,
     delay_ms: float = 0.0,
     log_level: str = "warning",
+    parent_pid: int | None = None,
     **model_options: Any,
 ) -> None:
     """Serve ``model`` on ``host:port`` until interrupted; blocks.
@@ -38,6 +45,8 @@ def serve(
         port: TCP port; 0 picks a free one.
         delay_ms: Answer delay of the ``null`` model.
         log_level: uvicorn's log level.
+        parent_pid: Stop when this process is gone, so that a server started
+            for a run does not outlive it even if the run is killed.
         **model_options: Keyword options of the model, e.g. ``min_score``.
 
     Raises:
@@ -58,7 +67,21 @@ def serve(
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     logger.info("Serving model %s on http://%s:%d", model, host, sock.getsockname()[1])
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Send ourselves SIGTERM (a clean uvicorn shutdown) once the parent is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        logger.warning("parent process %d is gone; stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
