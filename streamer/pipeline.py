@@ -198,6 +198,9 @@ class Pipeline:
         if not self.stop_event.is_set():
             logger.info("stopping: finishing queued frames")
         self.stop_event.set()
+        cancel_open = getattr(self._source, "cancel_open", None)
+        if callable(cancel_open):
+            cancel_open()  # a camera still offline at start stops waiting
 
     def request_abort(self) -> None:
         """Stop at once, dropping queued frames (as on a second Ctrl-C)."""

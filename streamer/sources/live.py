@@ -441,6 +441,7 @@ class LiveSource:
         self.max_fps = max_fps
         self._on_status = on_status
         self._reader: LiveReader | None = None
+        self._open_cancelled = threading.Event()
 
     def status(self) -> SourceStatus:
         """The reader's current status (CONNECTING before ``open``)."""
@@ -459,7 +460,7 @@ class LiveSource:
             self.name, self._open_capture, self.policy, self._on_status
         )
         self._reader.start()
-        first = self._reader.next_after(0, timeout=self.policy.open_timeout_s)
+        first = self._first_frame(self._reader)
         if first is None:
             self._raise_if_stopped()
             logger.info(
@@ -471,6 +472,21 @@ class LiveSource:
         height, width = first.image.shape[:2]
         codec = self._reader.reported_codec
         return SourceInfo(width, height, self._fps(), codec=codec, live=True)
+
+    def cancel_open(self) -> None:
+        """Make a waiting ``open`` return at once (the run is stopping)."""
+        self._open_cancelled.set()
+
+    def _first_frame(self, reader: LiveReader) -> Grab | None:
+        deadline = time.monotonic() + self.policy.open_timeout_s
+        while not self._open_cancelled.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            grab = reader.next_after(0, timeout=min(left, POLL_S))
+            if grab is not None:
+                return grab
+        return None
 
     @property
     def reported_fps(self) -> float:

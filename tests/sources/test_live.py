@@ -152,3 +152,24 @@ def _assert_playable(video: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) > 0
+
+
+def test_ctrl_c_while_the_camera_is_offline_at_start_is_quick(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"source: {{url: 'rtsp://127.0.0.1:{free_port()}/none', open_timeout_s: 20}}\n"
+        "predictor: {serve: {model: 'null'}}\n"
+        f"sinks: [{{kind: jsonl, path: '{tmp_path / 'r.jsonl'}'}}]\n"
+    )
+    run = subprocess.Popen(
+        streamer_command("run", str(config), "--no-progress"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3.0)
+    run.send_signal(signal.SIGINT)
+    asked = time.monotonic()
+    _, stderr = run.communicate(timeout=20)
+    took = time.monotonic() - asked
+    assert run.returncode == 130, stderr
+    assert took < 3.0, stderr
