@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "vtest.avi"
-SHARED = ROOT.parent / "shared"
+#: Real recorded LandingEdge and LandingLens responses (see SOURCE.md there).
+LANDINGAI_FIXTURES = ROOT / "tests" / "fixtures" / "landingai"
 
 
 def require(condition: bool, why: str) -> None:

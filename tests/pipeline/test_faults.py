@@ -13,7 +13,7 @@ from pathlib import Path
 from streamer.config import parse_config
 from streamer.pipeline import Outcome, Pipeline
 from tests.fault_server import FaultServer
-from tests.helpers import ROOT, SHARED
+from tests.helpers import LANDINGAI_FIXTURES, ROOT
 
 
 def config_text(clip: Path, out: Path, port: int, attempts: int = 1) -> str:
@@ -111,7 +111,7 @@ def run_cli(config: Path) -> subprocess.CompletedProcess[str]:
 def test_rejected_api_key_stops_the_run_at_once(
     short_clip: Path, tmp_path: Path
 ) -> None:
-    body = SHARED / "fixtures" / "landingai" / "cloud_classification_response.json"
+    body = LANDINGAI_FIXTURES / "cloud_classification_response.json"
     config = tmp_path / "run.yaml"
     with FaultServer(
         fault_rate=1.0, faults=("http_401",), ok_body=body.read_bytes()

@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 
 from tests.fault_server import FaultServer
-from tests.helpers import ROOT, SHARED
+from tests.helpers import LANDINGAI_FIXTURES, ROOT
 
 API_KEY = "land_sk_Zq7SecretKeyValue0123456789"
 
@@ -27,7 +27,7 @@ def assert_nowhere(secret: str, texts: dict[str, str]) -> None:
 def test_cloud_api_key_stays_out_of_logs_records_and_errors(
     short_clip: Path, tmp_path: Path
 ) -> None:
-    body = SHARED / "fixtures" / "landingai" / "cloud_classification_response.json"
+    body = LANDINGAI_FIXTURES / "cloud_classification_response.json"
     config = tmp_path / "run.yaml"
     with FaultServer(fault_rate=0.4, seed=3, ok_body=body.read_bytes()) as server:
         config.write_text(

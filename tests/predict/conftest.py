@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-FIXTURES = Path(__file__).parents[1] / ".." / ".." / "shared" / "fixtures" / "landingai"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "landingai"
 
 
 def fixture_text(name: str) -> str:

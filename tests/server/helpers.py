@@ -18,7 +18,7 @@ from streamer.server.server import bind_socket
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VIDEO = REPO_ROOT / "samples" / "vtest.avi"
-FIXTURES = REPO_ROOT / ".." / "shared" / "fixtures" / "landingai"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "landingai"
 
 
 def read_fixture(name: str) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def read_fixture(name: str) -> dict[str, Any]:
 
 def read_frames(indices: tuple[int, ...]) -> list[np.ndarray]:
     """Read the given frame indices from samples/vtest.avi."""
-    assert VIDEO.is_file(), f"{VIDEO} is missing; copy it from ../shared/samples"
+    assert VIDEO.is_file(), f"{VIDEO} is missing"
     capture = cv2.VideoCapture(str(VIDEO))
     frames: list[np.ndarray] = []
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fault_server import FaultServer
-from tests.helpers import ROOT, SHARED
+from tests.helpers import LANDINGAI_FIXTURES, ROOT
 from tests.sources.conftest import RtspServer, free_port, streamer_command
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def fetch(url: str) -> str:
 def test_secrets_stay_out_of_everything(
     rtsp_server: RtspServer, tmp_path: Path
 ) -> None:
-    body = SHARED / "fixtures" / "landingai" / "cloud_classification_response.json"
+    body = LANDINGAI_FIXTURES / "cloud_classification_response.json"
     quoted = urllib.parse.quote(PASSWORD, safe="")
     stream = rtsp_server.url.replace("rtsp://", "rtsp://operator:${CAM_PASSWORD}@")
     preview = free_port()
