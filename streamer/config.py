@@ -229,7 +229,7 @@ def parse_config(
     try:
         data = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source_name} is not valid YAML: {exc}") from exc
+        raise ConfigError(_yaml_message(exc, source_name)) from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"{source_name} must hold a mapping with at least a 'source' key, "
@@ -250,6 +250,17 @@ def with_pipeline_overrides(config: Config, overrides: Mapping[str, Any]) -> Con
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "command line")) from None
     return config.model_copy(update={"pipeline": pipeline})
+
+
+def _yaml_message(exc: yaml.YAMLError, source_name: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"{source_name} is not valid YAML: {problem}"
+    return (
+        f"{source_name} is not valid YAML at line {mark.line + 1}, column "
+        f"{mark.column + 1}: {problem}; check the indentation and quoting there"
+    )
 
 
 def _expand_env(
@@ -292,12 +303,24 @@ def _describe(exc: ValidationError, source_name: str) -> str:
             hint = _nearest_field(err["loc"])
             lines.append(f"{source_name}: unknown field '{where}'{hint}")
             continue
+        if err["type"] == "union_tag_invalid":
+            lines.append(f"{source_name}: {where}.kind {_tag_message(err)}")
+            continue
         if err["type"] == "missing":
             lines.append(f"{source_name}: {where} is required")
             continue
         shown = "***" if _looks_secret(where) else repr(value)
         lines.append(f"{source_name}: {where} = {shown}: {_message(err)}")
     return "; ".join(lines)
+
+
+def _tag_message(err: Mapping[str, Any]) -> str:
+    tag = str(err.get("ctx", {}).get("tag", ""))
+    match = difflib.get_close_matches(tag, list(_SINK_MODELS), n=1)
+    hint = (
+        f"did you mean '{match[0]}'?" if match else f"use one of {list(_SINK_MODELS)}"
+    )
+    return f"= {tag!r} is not a kind of sink; {hint}"
 
 
 def _is_union_tag(part: int | str) -> bool:
@@ -347,7 +370,24 @@ def _child_model(
 
 
 class _Yaml12Loader(yaml.SafeLoader):
-    """A safe loader whose plain scalars follow YAML 1.2's core schema, stricter."""
+    """A safe loader whose plain scalars follow YAML 1.2's core schema, stricter.
+
+    A key given twice in one mapping is an error instead of the last one winning.
+    """
+
+    def construct_mapping(
+        self, node: yaml.MappingNode, deep: bool = False
+    ) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                message = f"the key {key!r} is given twice"
+                raise yaml.constructor.ConstructorError(
+                    None, None, message, key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _DROPPED_TAGS = {

@@ -54,7 +54,12 @@ def test_environment_variables_are_expanded_with_defaults() -> None:
         ("source: {url: a}\npipeline: {policy: newest}", "pipeline.policy = 'newest'"),
         ("sinks: []", "source is required"),
         ("- a\n- b", "must hold a mapping"),
-        ("source: {url: [", "is not valid YAML"),
+        ("source: {url: [", "is not valid YAML at line 1, column 16"),
+        ("source: {url: a}\nsource: {url: b}", "the key 'source' is given twice"),
+        (
+            "source: {url: a}\nsinks: [{kind: vidoe, path: o}]",
+            "sinks.0.kind = 'vidoe' is not a kind of sink; did you mean 'video'?",
+        ),
         ("source: {url: '${MISSING_VAR}'}", "MISSING_VAR is not set"),
     ],
 )

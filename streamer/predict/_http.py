@@ -198,8 +198,9 @@ class Attempt:
             )
         if isinstance(exc, requests.ConnectionError):
             return PredictConnectionError(
-                "Failed to connect to the model server. Please double check the "
-                f"model server url ({url}) is correct.\nException detail: {cause}"
+                f"Failed to connect to the model server at {url} "
+                f"({_short_cause(exc, cause)}); check that it is running and that "
+                "the URL is correct"
             )
         return PredictError(f"Request to {url} failed: {cause}")
 
@@ -226,3 +227,26 @@ class Attempt:
 def _wraps_read_timeout(exc: requests.RequestException) -> bool:
     """Tell whether a ConnectionError really is a read timeout during the body."""
     return any(isinstance(arg, ReadTimeoutError) for arg in exc.args)
+
+
+def _short_cause(exc: BaseException, fallback: str) -> str:
+    """The root reason of a connection failure, in a few words on one line."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        if type(current).__name__ == "RemoteDisconnected":
+            return "the server closed the connection without answering"
+        stack.extend(a for a in current.args if isinstance(a, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return " ".join(fallback.split())[:120]
