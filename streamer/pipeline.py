@@ -292,6 +292,9 @@ class Pipeline:
                 last_index = frame.index
                 self._issue(frame)
                 self._enqueue(frames, frame)
+            cut_short = getattr(self._source, "end_reason", None)
+            if cut_short and not self.stop_event.is_set():
+                self._source_failed(str(cut_short))
         except StreamerError as exc:
             self._source_failed(str(exc))
         except Exception as exc:
