@@ -31,6 +31,9 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 RED = (40, 40, 220)
+#: Font scale of the status line, and the smallest scale still readable.
+HUD_SCALE = 0.45
+MIN_SCALE = 0.3
 
 
 def color_for(label_index: int) -> tuple[int, int, int]:
@@ -142,7 +145,22 @@ class Annotator:
         if result.status is not Status.OK and result.error:
             text += f" | {result.error[:60]}"
         color = RED if result.status is Status.FAILED else BLACK
-        _label(canvas, text, (0, 0), color, below=True, scale=0.45)
+        text, scale = _fit(text, canvas.shape[1], HUD_SCALE)
+        _label(canvas, text, (0, 0), color, below=True, scale=scale)
+
+
+def _fit(text: str, width: int, scale: float) -> tuple[str, float]:
+    """Shrink (down to a readable floor), then shorten ``text`` to fit ``width``."""
+
+    def pixels(candidate: str, at: float) -> int:
+        size = cv2.getTextSize(candidate, fontFace=FONT, fontScale=at, thickness=1)
+        return int(size[0][0]) + 7  # the label box is 6 px wider, inclusive
+
+    if pixels(text, scale) >= width:
+        scale = max(MIN_SCALE, scale * width / pixels(text, scale))
+    while len(text) > 4 and pixels(text, scale) >= width:
+        text = text[:-4] + "..."
+    return text, scale
 
 
 def _label(
