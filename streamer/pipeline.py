@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -33,7 +34,7 @@ from streamer.inference import InferenceTarget
 from streamer.overlay import Annotator, Hud
 from streamer.queueing import FrameQueue, QueueClosed, QueuePolicy
 from streamer.reorder import Reorderer
-from streamer.sinks import build_sink
+from streamer.sinks import Sink, build_sink
 from streamer.sources import Source, SourceInfo, open_source
 from streamer.workers import WorkerPool
 
@@ -140,15 +141,28 @@ class _Rate:
 
 
 class Pipeline:
-    """One run of a config. Call ``run`` once, from any thread."""
+    """One run of a config. Call ``run`` once, from any thread.
 
-    def __init__(self, config: Config, *, source: Source | None = None) -> None:
+    Args:
+        config: The run's settings.
+        source: A source to read instead of the one ``config.source`` describes.
+        sinks: Outputs to deliver to besides those the config lists.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: Source | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
         self.config = config
         self.stop_event = threading.Event()
         self.abort_event = threading.Event()
         self.summary = Summary()
         self._source = source or open_source(config.source)
-        self._sinks = [build_sink(s) for s in config.sinks]
+        self._sinks: list[Sink] = [build_sink(s) for s in config.sinks]
+        self._sinks.extend(sinks)
         self._annotator = Annotator(config.overlay)
         self._reorder = Reorderer()
         self._results: queue.Queue[Result] = queue.Queue()
