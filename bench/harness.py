@@ -150,12 +150,20 @@ def make_hd_clip(path: Path, seconds: int = 4) -> Path:
     return _ffmpeg_clip(path, ["-t", str(seconds), "-vf", "scale=1920:1080"])
 
 
-def make_camera_clip(path: Path) -> Path:
-    """The sample (10 fps) retimed to 25 fps, H.264: a camera's frame rate."""
+def make_camera_clip(path: Path, loops: int = 1) -> Path:
+    """The sample (10 fps) retimed to 25 fps, H.264: a camera's frame rate.
+
+    With ``loops`` above 1 the sample is repeated that many times (a file
+    ``<stem>-x<loops>.mp4`` beside ``path``), for sources that cannot loop.
+    """
+    if loops > 1:
+        path = path.with_name(f"{path.stem}-x{loops}.mp4")
+        repeat = ["-stream_loop", str(loops - 1)]
+        return _ffmpeg_clip(path, ["-vf", "setpts=N/25/TB"], before=repeat)
     return _ffmpeg_clip(path, ["-vf", "setpts=N/25/TB"])
 
 
-def _ffmpeg_clip(path: Path, options: list[str]) -> Path:
+def _ffmpeg_clip(path: Path, options: list[str], before: Sequence[str] = ()) -> Path:
     if path.is_file():
         return path
     ffmpeg = shutil.which("ffmpeg")
@@ -163,7 +171,8 @@ def _ffmpeg_clip(path: Path, options: list[str]) -> Path:
         raise RuntimeError("ffmpeg is not installed; the bench's clips need it")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part.mp4")
-    command = [ffmpeg, "-loglevel", "error", "-y", "-i", str(SAMPLE), *options]
+    command = [ffmpeg, "-loglevel", "error", "-y", *before, "-i", str(SAMPLE)]
+    command += options
     command += ["-r", "25", "-c:v", "libx264", "-preset", "veryfast"]
     command += ["-g", "25", "-pix_fmt", "yuv420p", str(partial)]
     subprocess.run(command, check=True, timeout=180)

@@ -8,12 +8,16 @@ camera (GStreamer's RTSP server looping the same file) replaces it by setting
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -25,30 +29,55 @@ from bench.harness import (
     pipeline_config,
     run_pipeline,
 )
+from streamer.config import SourceConfig
 from streamer.frames import Image, Result, Status
 from streamer.server import EmbeddedServer
 from streamer.sources import Source, SourceInfo, open_source
 
-#: "file" paces the sample like a camera; "rtsp" reads RTSP_URL (pending).
+#: "file" paces the clip like a camera; "rtsp" serves it with GStreamer's RTSP
+#: server and reads RTSP_URL (pending: this branch's sources do not read RTSP).
 LIVE_SOURCE = "file"
-RTSP_URL = "rtsp://127.0.0.1:8554/vtest"
+RTSP_PORT = 8554
+RTSP_URL = f"rtsp://127.0.0.1:{RTSP_PORT}/vtest"
 CAMERA_FPS = 25.0
+DEBIAN_PYTHON = "/usr/bin/python3"
 
 
-def live_source(seconds: float) -> Source:
+@contextlib.contextmanager
+def live_camera(seconds: float) -> Iterator[Source]:
     """The simulated camera, or the RTSP stream when ``LIVE_SOURCE`` says so."""
-    if LIVE_SOURCE == "rtsp":
-        from streamer.config import SourceConfig
+    if LIVE_SOURCE != "rtsp":
+        yield BoundedSource(
+            make_camera_clip(CAMERA_CLIP),
+            max_frames=int(seconds * CAMERA_FPS) + 50,
+            max_s=seconds,
+            realtime=True,
+            loop=True,
+            live=True,
+        )
+        return
+    clip = make_camera_clip(CAMERA_CLIP, loops=int(seconds // 30) + 1)
+    script = Path(__file__).with_name("rtsp_server.py")
+    command = [DEBIAN_PYTHON, str(script), str(clip), str(RTSP_PORT)]
+    server = subprocess.Popen([*command, str(seconds + 30)])
+    try:
+        _wait_for_port(RTSP_PORT, 10.0)
+        yield open_source(SourceConfig(url=RTSP_URL))
+    finally:
+        server.terminate()
+        server.wait(10)
 
-        return open_source(SourceConfig(url=RTSP_URL))
-    return BoundedSource(
-        make_camera_clip(CAMERA_CLIP),
-        max_frames=int(seconds * CAMERA_FPS) + 50,
-        max_s=seconds,
-        realtime=True,
-        loop=True,
-        live=True,
-    )
+
+def _wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:g} s")
 
 
 class AgeSink:
@@ -99,7 +128,8 @@ def lag(seconds: float, delay_ms: int = 100, workers: int = 4) -> Lag:
         yaml_text = pipeline_config(
             server.port, workers=workers, policy="drop_oldest", queue_size=2
         )
-        run_pipeline(yaml_text, live_source(seconds), sinks=[sink])
+        with live_camera(seconds) as source:
+            run_pipeline(yaml_text, source, sinks=[sink])
     ages = sorted(1000 * age for _, age in sink.ages) or [0.0]
     return Lag(
         seconds,

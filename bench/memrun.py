@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from bench.harness import OUT, pipeline_config, run_pipeline
-from bench.live import live_source
+from bench.live import live_camera
 from streamer.server import EmbeddedServer
 
 
@@ -25,7 +25,8 @@ def main(argv: list[str]) -> int:
         yaml_text = pipeline_config(
             server.port, workers=4, sinks=sinks, policy="drop_oldest", queue_size=4
         )
-        summary = run_pipeline(yaml_text, live_source(seconds))
+        with live_camera(seconds) as source:
+            summary = run_pipeline(yaml_text, source)
     print(summary.line(), flush=True)
     return 0 if summary.reconciled else 1
 
