@@ -16,6 +16,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from bench import live, plots, replay, report, stages
 from bench.harness import (
@@ -56,10 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run, ~2 min")
     parser.add_argument("--no-publish", action="store_true", help="skip docs/bench")
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite the report from results.json"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("streamer").setLevel(logging.WARNING)
     plan = QUICK if args.quick else FULL
+    if args.render:
+        saved = json.loads((OUT / "results.json").read_text(encoding="utf-8"))
+        _write(_load(saved), publish=not args.no_publish)
+        return 0
 
     started, wall = time.monotonic(), time.strftime("%Y-%m-%d %H:%M %Z")
     load_before = os.getloadavg()
@@ -121,6 +129,27 @@ def _notes(plan: Plan) -> list[str]:
         f"lag run ({plan.lag_s:g} s) runs beside its first minutes. Both are "
         "paced at 25 fps and light.",
     ]
+
+
+def _load(data: dict[str, Any]) -> report.Run:
+    series = [
+        replay.Series(**{**s, "cells": [replay.Cell(**c) for c in s["cells"]]})
+        for s in data["replay"]
+    ]
+    lag = data["lag"]
+    memory = data["memory"]
+    return report.Run(
+        **{
+            **data,
+            "load_before": tuple(data["load_before"]),
+            "load_after": tuple(data["load_after"]),
+            "replay": series,
+            "lag": live.Lag(**{**lag, "series": [tuple(x) for x in lag["series"]]}),
+            "memory": live.Memory(
+                **{**memory, "samples": [tuple(x) for x in memory["samples"]]}
+            ),
+        }
+    )
 
 
 def _write(run: report.Run, *, publish: bool) -> None:

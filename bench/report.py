@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from bench.stages import STAGES
 #: The acceptance cell: a 50 ms server and 8 workers on the sample.
 ACCEPT_CLIP, ACCEPT_DELAY, ACCEPT_WORKERS = "vtest", 50, 8
 CEILING_SHARE, OVER_LOOP = 0.9, 5.0
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -107,27 +109,50 @@ def _acceptance(series: Sequence[Series]) -> str:
     ]
     if share < CEILING_SHARE:
         lines += ["", _holdback(cell, one)]
+    hd = find(series, "1080p", ACCEPT_DELAY)
+    hd_cell = (
+        next((c for c in hd.cells if c.workers == ACCEPT_WORKERS), None) if hd else None
+    )
+    if hd and hd_cell:
+        hd_ceiling = min(hd.decode_fps, hd_cell.capacity)
+        lines += [
+            "",
+            f"The same at 1080p: {hd_cell.fps:.1f} fps = "
+            f"{hd_cell.fps / hd_ceiling:.2f} of the ceiling {hd_ceiling:.0f} fps, "
+            f"{hd_cell.fps / hd.plain_loop_fps:.1f}x the plain loop, "
+            f"{hd_cell.fps / hd_cell.frameset_fps:.2f}x `FrameSet`; with sinks "
+            f"{hd_cell.fps_sinks:.1f} fps. " + _holdback(hd_cell, hd),
+        ]
     return "\n".join(lines)
 
 
 def _holdback(cell: Cell, one: Series) -> str:
+    """Name the stage that limits a cell, from the run's own stage timings."""
     stages = cell.stages_ms
     delay = one.delay_ms
     request = stages.get("request_s", 0.0)
     encode = stages.get("encode_s", 0.0)
     queue = stages.get("queue_s", 0.0)
-    cycle = stages.get("predict_s", 0.0)
-    return (
-        "What holds it back (mean per frame, from the run's stage timings): each "
-        f"worker spends {cycle:.1f} ms a frame in `predict` against the "
-        f"{delay} ms the server waits: {request:.1f} ms in the request "
-        f"({request - delay:+.1f} ms over the delay: HTTP on both sides, the "
-        f"server's scheduling and CPU contention) and {encode:.1f} ms encoding "
-        f"the JPEG. {ACCEPT_WORKERS} workers x 1000 / {cycle:.1f} ms = "
-        f"{ACCEPT_WORKERS * 1000 / max(cycle, 1e-9):.0f} fps is the most they "
-        f"can do; frames wait {queue:.1f} ms in the queue, so the source keeps "
-        "ahead of the workers: the request round trip, not decoding or the "
-        "consumer thread, is the limit."
+    cycle = stages.get("predict_s", 0.0) or 1e-9
+    bound = cell.workers * 1000 / cycle
+    text = (
+        f"Stage timings (mean per frame): each worker spends {cycle:.1f} ms a "
+        f"frame in `predict` against the {delay} ms the server waits: "
+        f"{request:.1f} ms in the request ({request - delay:+.1f} ms over the "
+        f"delay: HTTP on both sides, the server's scheduling, CPU contention) and "
+        f"{encode:.1f} ms encoding the JPEG; {cell.workers} workers can do at most "
+        f"{bound:.0f} fps at that pace and did {cell.fps / bound:.2f} of it. "
+    )
+    if queue > cycle / 2:
+        part = "request round trip" if request - delay >= encode else "JPEG encoding"
+        return text + (
+            f"Frames wait {queue:.1f} ms in the queue, so the source keeps ahead "
+            f"of the workers: the workers' cycle, mostly the {part}, is the limit."
+        )
+    return text + (
+        f"Frames wait only {queue:.1f} ms in the queue, so the workers wait for "
+        "frames: the source thread is the limit; it decodes while the workers "
+        f"encode JPEGs on the same {CORES} cores (see the stage costs below)."
     )
 
 
@@ -181,7 +206,25 @@ def _stages(stages: dict[str, dict[str, float]]) -> str:
         rows.append(f"| {stage} | " + " | ".join(cells) + " |")
     totals = [sum(stages[c].values()) for c in clips]
     rows.append("| total | " + " | ".join(f"{t:.2f}" for t in totals) + " |")
+    rows += ["", *_implied(stages), ""]
     return "\n".join(rows)
+
+
+def _implied(stages: dict[str, dict[str, float]]) -> list[str]:
+    """The rates these costs allow each thread, and both cores together."""
+    lines = ["What these costs allow, at most (frames a second):", ""]
+    for clip, cost in stages.items():
+        client = cost["decode"] + cost["encode"] + cost["request"] + cost["parse"]
+        consumer = cost["draw"] + cost["write"]
+        lines.append(
+            f"- {clip}: the source thread {1000 / cost['decode']:.0f} (decode); "
+            f"the consumer thread with the video sink {1000 / consumer:.0f} "
+            f"(draw + write); the client's CPU work on {CORES} cores "
+            f"{CORES * 1000 / client:.0f} without sinks and "
+            f"{CORES * 1000 / (client + consumer):.0f} with them (the server's "
+            "own work and other programs come on top)"
+        )
+    return lines
 
 
 def _lag(result: Lag) -> str:
