@@ -40,6 +40,8 @@ LIVE_SOURCE = "file"
 RTSP_PORT = 8554
 RTSP_URL = f"rtsp://127.0.0.1:{RTSP_PORT}/vtest"
 CAMERA_FPS = 25.0
+#: Memory samples before this are start-up (imports, first buffers), not growth.
+WARM_UP_S = 60.0
 DEBIAN_PYTHON = "/usr/bin/python3"
 
 
@@ -153,6 +155,7 @@ class Memory:
     slope_mb_min: float
     late_slope_mb_min: float
     exit_code: int | None
+    late_intercept_mb: float = 0.0
 
 
 def start_memory_run(seconds: float) -> subprocess.Popen[bytes]:
@@ -203,19 +206,19 @@ def sample_memory(process: subprocess.Popen[bytes], seconds: float) -> Memory:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    late = [s for s in samples if s[0] >= 60.0]
+    late = [s for s in samples if s[0] >= WARM_UP_S]
+    slope, _ = fit_per_min(samples)
+    late_slope, late_intercept = fit_per_min(late)
     return Memory(
-        seconds,
-        samples,
-        _slope_per_min(samples),
-        _slope_per_min(late),
-        process.returncode,
+        seconds, samples, slope, late_slope, process.returncode, late_intercept
     )
 
 
-def _slope_per_min(samples: list[tuple[float, float]]) -> float:
+def fit_per_min(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope (MB a minute) and intercept (MB at minute 0)."""
     if len(samples) < 3:
-        return 0.0
+        return 0.0, samples[0][1] if samples else 0.0
     times = [t / 60 for t, _ in samples]
     values = [v for _, v in samples]
-    return statistics.linear_regression(times, values).slope
+    fit = statistics.linear_regression(times, values)
+    return fit.slope, fit.intercept

@@ -67,10 +67,11 @@ def memory(result: Memory, path: Path) -> Path:
     times = [t / 60 for t, _ in result.samples]
     values = [v for _, v in result.samples]
     ax.plot(times, values, lw=0.8, label="RSS")
-    if times:
-        start = values[0]
-        fit = [start + result.slope_mb_min * t for t in times]
-        ax.plot(times, fit, "r--", label=f"fit: {result.slope_mb_min:+.2f} MB/min")
+    late = [t for t in times if t >= 1.0]
+    if late:
+        slope, intercept = result.late_slope_mb_min, result.late_intercept_mb
+        fit = [intercept + slope * t for t in late]
+        ax.plot(late, fit, "r--", label=f"fit after 1 min: {slope:+.2f} MB/min")
     ax.set_xlabel("minutes")
     ax.set_ylabel("resident size (MB)")
     ax.set_title("pipeline process, looping live replay")

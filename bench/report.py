@@ -250,22 +250,26 @@ def _lag(result: Lag) -> str:
 
 def _memory(result: Memory) -> str:
     values = [v for _, v in result.samples]
-    if not values:
-        return "## Memory\n\nNo samples were taken."
-    first, last, peak = values[0], values[-1], max(values)
+    settled = [v for t, v in result.samples if t >= 60.0]
+    if not settled:
+        return "## Memory\n\nToo few samples were taken."
+    base, last, peak = settled[0], values[-1], max(values)
+    slope = result.late_slope_mb_min
     return "\n".join(
         [
             "## Memory",
             "",
             f"Resident size of the pipeline process, sampled every second over a "
             f"{result.seconds / 60:.1f}-minute looping live replay (25 fps, 4 "
-            "workers, 20 ms server, video and JSONL sinks).",
+            "workers, 20 ms server, video and JSONL sinks). The first minute is "
+            "start-up (imports, codec and queue buffers) and is left out of the fit; "
+            "the baseline is the size at one minute.",
             "",
-            f"- start {first:.0f} MB, end {last:.0f} MB ({last / first:.2f}x), "
-            f"peak {peak:.0f} MB",
-            f"- slope (least squares) **{result.slope_mb_min:+.2f} MB/min** over "
-            f"the whole run, {result.late_slope_mb_min:+.2f} MB/min after the "
-            f"first minute ({result.late_slope_mb_min / first * 100:+.2f}% of the "
-            "start size a minute)",
+            f"- {base:.0f} MB at one minute, {last:.0f} MB at the end "
+            f"({last / base:.3f}x), peak {peak:.0f} MB",
+            f"- slope (least squares, after the first minute) **{slope:+.2f} "
+            f"MB/min**, {slope / base * 100:+.2f}% of the baseline a minute "
+            f"(+{slope * 1440 / 1024:.2f} GB a day if it kept on linearly; a few "
+            "minutes cannot tell allocator settling from a leak)",
         ]
     )
