@@ -22,17 +22,22 @@ test: $(STAMP)
 
 ## check: lint, format check and strict typing
 check: $(STAMP)
-	$(BIN)/ruff check streamer tests
-	$(BIN)/ruff format --check streamer tests
+	$(BIN)/ruff check streamer tests bench
+	$(BIN)/ruff format --check streamer tests bench
 	$(BIN)/mypy streamer
 
 format: $(STAMP)
-	$(BIN)/ruff format streamer tests
-	$(BIN)/ruff check --fix streamer tests
+	$(BIN)/ruff format streamer tests bench
+	$(BIN)/ruff check --fix streamer tests bench
+
+## bench: throughput, stage costs, live lag and memory (about 12 min; bench/out/, docs/bench/)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
 
 ## serve: the embedded people detector on 127.0.0.1:8000
 serve: $(STAMP)
 	$(BIN)/streamer serve --model people --port 8000
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out bench/out .pytest_cache .mypy_cache .ruff_cache

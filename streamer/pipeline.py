@@ -37,7 +37,7 @@ from streamer.metrics import RunMetrics
 from streamer.overlay import Annotator, Hud
 from streamer.queueing import FrameQueue, QueueClosed, QueuePolicy
 from streamer.reorder import Reorderer
-from streamer.sinks import build_sink
+from streamer.sinks import Sink, build_sink
 from streamer.sources import Source, SourceInfo, open_source
 from streamer.workers import WorkerPool
 
@@ -160,14 +160,14 @@ class Pipeline:
         config: Config,
         *,
         source: Source | None = None,
-        sinks: Sequence[Any] | None = None,
+        sinks: Sequence[Sink] | None = None,
     ) -> None:
         self.config = config
         self.stop_event = threading.Event()
         self.abort_event = threading.Event()
         self.summary = Summary()
         self._source = source or open_source(config.source)
-        self._sinks = [build_sink(s) for s in config.sinks]
+        self._sinks: list[Sink] = [build_sink(s) for s in config.sinks]
         self._sinks.extend(sinks or ())
         self._annotator = Annotator(config.overlay)
         self._reorder = Reorderer()

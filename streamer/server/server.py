@@ -91,9 +91,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
         ServerStartError: The port is taken or the address is not local.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # asyncio turns Nagle off only on sockets whose proto is IPPROTO_TCP, and
-    # accepted sockets inherit it; with proto 0 every keep-alive response
-    # would wait ~40 ms for a delayed ACK (headers and body go out apart).
+    # asyncio turns Nagle off only on sockets whose protocol is IPPROTO_TCP, and
+    # uvicorn writes a response's head and body separately: with Nagle on, every
+    # keep-alive request waits ~40 ms for the client's delayed ACK. Accepted
+    # sockets inherit TCP_NODELAY from the listening one on Linux.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
