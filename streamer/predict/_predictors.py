@@ -50,7 +50,7 @@ CLOUD_PREDICT_URL = "https://predict.app.landing.ai/inference/v1/predict"
 OCR_URL = "https://app.landing.ai/ocr/v1/detect-text"
 READY_CHECK_TIMEOUT_S = 1.0
 
-ImageInput = npt.NDArray[Any] | Image.Image
+ImageInput = npt.NDArray[Any] | Image.Image | bytes
 MetadataInput = InferenceMetadata | Mapping[str, Any] | None
 
 
@@ -204,7 +204,8 @@ class Predictor:
         """Send one image and return the server's predictions.
 
         Args:
-            image: numpy array (see `color_order`) or PIL image.
+            image: numpy array (see `color_order`), PIL image, or the bytes of
+                an image already encoded (by `encode`, say), sent as they are.
             metadata: `InferenceMetadata` or a dict of its fields.
             reuse_session: False sends over a fresh session and connection.
             **kwargs: Predictor-specific options (OCR: `mode`,
@@ -214,12 +215,7 @@ class Predictor:
             PredictError: A subclass describing what failed.
         """
         started = time.monotonic()
-        payload = serialize_image(
-            image,
-            format=self._image_format,
-            quality=self._jpeg_quality,
-            color_order=self._color_order,
-        )
+        payload = image if isinstance(image, bytes) else self.encode(image)
         attempt = self._attempt(payload, _metadata_json(metadata), kwargs)
         encoded = time.monotonic()
         reply = self._send(attempt, reuse_session)
@@ -233,6 +229,15 @@ class Predictor:
             "parse_s": parsed - sent,
         }
         return predictions
+
+    def encode(self, image: npt.NDArray[Any] | Image.Image) -> bytes:
+        """The bytes `predict` would send for ``image`` (this predictor's settings)."""
+        return serialize_image(
+            image,
+            format=self._image_format,
+            quality=self._jpeg_quality,
+            color_order=self._color_order,
+        )
 
     def get_metrics(self) -> dict[str, float]:
         """The server's `latency` block of the last reply, or `{}`."""

@@ -103,6 +103,27 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA")
 
 
+def _encode_bgr_jpeg(
+    array: npt.NDArray[Any], explicit: str | None, quality: int, color_order: str
+) -> bytes | None:
+    """JPEG-encode an OpenCV frame directly, or return None when that won't do.
+
+    A BGR ``uint8`` frame goes to OpenCV's encoder as it is: no channel swap and
+    no PIL image, about a third faster than the PIL path.
+    """
+    if color_order != "BGR" or array.dtype != np.uint8 or array.ndim != 3:
+        return None
+    if array.shape[2] != 3:
+        return None
+    wanted = explicit or os.environ.get(FORMAT_ENV_VAR) or "JPEG"
+    if _normalise_format(wanted) != "JPEG":
+        return None
+    ok, encoded = cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {array.shape} image as JPEG")
+    return bytes(encoded.tobytes())
+
+
 def _choose_format(
     image: Image.Image, explicit: str | None, from_array: bool
 ) -> ImageFormat:
@@ -147,6 +168,9 @@ def serialize_image(
     if from_array and image.size == 0:
         raise ValueError(f"Input image must be non-empty, but got shape {image.shape}")
     if isinstance(image, np.ndarray):
+        fast = _encode_bgr_jpeg(image, format, quality, color_order)
+        if fast is not None:
+            return fast
         pil_image = _array_to_pil(image, color_order)
     elif isinstance(image, Image.Image):
         pil_image = image
