@@ -121,13 +121,11 @@ def _notes(plan: Plan) -> list[str]:
         "The original SDK (PyPI `landingai`) runs in its own environment, "
         "`.venv-landingai`; its loop reads frames with OpenCV and converts them "
         "to RGB, as its examples do, and `FrameSet` runs over chunks of 48 frames.",
-        "The live source is the sample retimed to 25 fps and paced at that rate "
-        "(`realtime`), read again at its end. The RTSP variant is pending: this "
-        "branch's sources do not read RTSP yet; `bench/live.py` switches to it "
-        'with `LIVE_SOURCE = "rtsp"`.',
+        "The live source is an RTSP stream from GStreamer's RTSP server on "
+        "127.0.0.1: the sample retimed to 25 fps, repeated for the whole run.",
         f"The memory run ({plan.memory_s / 60:g} min) is a separate process; the "
         f"lag run ({plan.lag_s:g} s) runs beside its first minutes. Both are "
-        "paced at 25 fps and light.",
+        "25 fps streams and light.",
     ]
 
 

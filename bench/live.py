@@ -1,9 +1,9 @@
 """Live runs: frame age behind a slow predictor, and memory over a long run.
 
-A live camera is simulated by pacing the sample, retimed to 25 fps, at its
-own rate and reading it again at its end, with the ``drop_oldest`` policy. An RTSP
-camera (GStreamer's RTSP server looping the same file) replaces it by setting
-``LIVE_SOURCE = "rtsp"`` once this branch's sources read RTSP.
+The camera is an RTSP stream: GStreamer's RTSP server on 127.0.0.1 serving the
+sample, retimed to 25 fps and repeated for as long as the run, read with the
+``drop_oldest`` policy. ``LIVE_SOURCE = "file"`` replaces it with the same clip
+paced at its own rate, for machines without the GStreamer RTSP server.
 """
 
 from __future__ import annotations
@@ -34,11 +34,8 @@ from streamer.frames import Image, Result, Status
 from streamer.server import EmbeddedServer
 from streamer.sources import Source, SourceInfo, open_source
 
-#: "file" paces the clip like a camera; "rtsp" serves it with GStreamer's RTSP
-#: server and reads RTSP_URL (pending: this branch's sources do not read RTSP).
-LIVE_SOURCE = "file"
-RTSP_PORT = 8554
-RTSP_URL = f"rtsp://127.0.0.1:{RTSP_PORT}/vtest"
+#: "rtsp" serves the clip with GStreamer's RTSP server; "file" paces it instead.
+LIVE_SOURCE = "rtsp"
 CAMERA_FPS = 25.0
 #: Memory samples before this are start-up (imports, first buffers), not growth.
 WARM_UP_S = 60.0
@@ -60,14 +57,21 @@ def live_camera(seconds: float) -> Iterator[Source]:
         return
     clip = make_camera_clip(CAMERA_CLIP, loops=int(seconds // 30) + 1)
     script = Path(__file__).with_name("rtsp_server.py")
-    command = [DEBIAN_PYTHON, str(script), str(clip), str(RTSP_PORT)]
+    port = _free_port()
+    command = [DEBIAN_PYTHON, str(script), str(clip), str(port)]
     server = subprocess.Popen([*command, str(seconds + 30)])
     try:
-        _wait_for_port(RTSP_PORT, 10.0)
-        yield open_source(SourceConfig(url=RTSP_URL))
+        _wait_for_port(port, 10.0)
+        yield open_source(SourceConfig(url=f"rtsp://127.0.0.1:{port}/vtest"))
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, seconds: float) -> None:

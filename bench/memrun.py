@@ -1,6 +1,6 @@
 """A long live run for the memory measurement: ``python -m bench.memrun SECONDS``.
 
-The sample is paced at 25 fps and read again at its end, through a null
+The live camera of ``bench.live`` (an RTSP stream at 25 fps), through a null
 server answering after 20 ms, into the video and JSONL sinks, with the
 ``drop_oldest`` policy: what a camera run does, for as long as asked.
 """
