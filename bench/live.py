@@ -30,7 +30,7 @@ from bench.harness import (
     run_pipeline,
 )
 from streamer.config import SourceConfig
-from streamer.frames import Image, Result, Status
+from streamer.frames import Frame, Image, Result, Status
 from streamer.server import EmbeddedServer
 from streamer.sources import Source, SourceInfo, open_source
 
@@ -62,10 +62,37 @@ def live_camera(seconds: float) -> Iterator[Source]:
     server = subprocess.Popen([*command, str(seconds + 30)])
     try:
         _wait_for_port(port, 10.0)
-        yield open_source(SourceConfig(url=f"rtsp://127.0.0.1:{port}/vtest"))
+        stream = open_source(SourceConfig(url=f"rtsp://127.0.0.1:{port}/vtest"))
+        yield TimedSource(stream, seconds)
     finally:
         server.terminate()
         server.wait(10)
+
+
+class TimedSource:
+    """A live source that ends ``seconds`` after its first frame."""
+
+    def __init__(self, inner: Source, seconds: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = seconds
+
+    def open(self) -> SourceInfo:
+        """Open the wrapped source."""
+        return self.inner.open()
+
+    def frames(self, stop: threading.Event) -> Iterator[Frame]:
+        """The wrapped source's frames, for ``seconds`` at most."""
+        deadline: float | None = None
+        for frame in self.inner.frames(stop):
+            deadline = deadline or time.monotonic() + self.seconds
+            yield frame
+            if time.monotonic() >= deadline:
+                return
+
+    def close(self) -> None:
+        """Close the wrapped source."""
+        self.inner.close()
 
 
 def _free_port() -> int:
