@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import av
 
-from tests.helpers import ROOT
-
-
-def run_streamer(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+from tests.helpers import run_streamer
 
 
 def test_replay_through_embedded_people_server(
@@ -35,7 +23,7 @@ def test_replay_through_embedded_people_server(
         f"  - {{kind: jsonl, path: '{tmp_path / 'out.jsonl'}'}}\n"
     )
 
-    proc = run_streamer(config, ROOT)
+    proc = run_streamer("run", str(config), "--no-progress", timeout=240)
 
     assert proc.returncode == 0, proc.stderr
     assert "60 frames produced = 60 ok + 0 failed + 0 dropped" in proc.stderr
@@ -70,7 +58,7 @@ def test_unreachable_server_is_one_clear_sentence(
         "predictor: {kind: edge, host: 127.0.0.1, port: 9}\n"
     )
 
-    proc = run_streamer(config, ROOT)
+    proc = run_streamer("run", str(config), "--no-progress", timeout=240)
 
     assert proc.returncode == 1
     assert (
@@ -86,7 +74,7 @@ def test_missing_video_file_is_one_clear_sentence(tmp_path: Path) -> None:
         "predictor: {kind: edge, serve: {model: 'null'}}\n"
     )
 
-    proc = run_streamer(config, ROOT)
+    proc = run_streamer("run", str(config), "--no-progress", timeout=240)
 
     assert proc.returncode == 1
     assert "nope.avi does not exist" in proc.stderr

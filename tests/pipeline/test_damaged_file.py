@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.fault_server import FaultServer
-from tests.helpers import ROOT, require_tool
+from tests.helpers import require_tool, run_streamer
 
 
 def test_cut_short_file_is_reported_and_keeps_its_frames(
@@ -30,10 +29,7 @@ def test_cut_short_file_is_reported_and_keeps_its_frames(
             f"predictor: {{host: 127.0.0.1, port: {server.port}}}\n"
             f"sinks: [{{kind: jsonl, path: '{tmp_path / 'r.jsonl'}'}}]\n"
         )
-        proc = subprocess.run(
-            [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        proc = run_streamer("run", str(config), "--no-progress")
 
     assert proc.returncode == 1, proc.stderr
     assert "faststart.mp4 ended after" in proc.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 from streamer.config import parse_config
 from streamer.pipeline import Outcome, Pipeline
 from tests.fault_server import FaultServer
-from tests.helpers import LANDINGAI_FIXTURES, ROOT
+from tests.helpers import LANDINGAI_FIXTURES, run_streamer
 
 
 def config_text(clip: Path, out: Path, port: int, attempts: int = 1) -> str:
@@ -98,16 +96,6 @@ def test_run_waits_for_a_server_that_starts_late_when_asked(
     assert pipeline.summary.ok == pipeline.summary.produced == 60
 
 
-def run_cli(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_rejected_api_key_stops_the_run_at_once(
     short_clip: Path, tmp_path: Path
 ) -> None:
@@ -122,7 +110,7 @@ def test_rejected_api_key_stops_the_run_at_once(
             f" url: 'http://127.0.0.1:{server.port}/inference/v1/predict'}}\n"
             f"sinks: [{{kind: jsonl, path: '{tmp_path / 'r.jsonl'}'}}]\n"
         )
-        proc = run_cli(config)
+        proc = run_streamer("run", str(config), "--no-progress")
 
     assert proc.returncode == 1, proc.stderr
     assert "failed:" in proc.stderr and "Unauthorized" in proc.stderr
@@ -140,7 +128,7 @@ def test_a_run_where_every_frame_failed_exits_1(
             f"source: {{url: '{short_clip}'}}\n"
             f"predictor: {{host: 127.0.0.1, port: {server.port}, max_attempts: 1}}\n"
         )
-        proc = run_cli(config)
+        proc = run_streamer("run", str(config), "--no-progress")
 
     assert proc.returncode == 1, proc.stderr
     assert "every frame failed; the most common reason: " in proc.stderr

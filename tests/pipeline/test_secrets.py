@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import urllib.parse
 from pathlib import Path
 
 from tests.fault_server import FaultServer
-from tests.helpers import LANDINGAI_FIXTURES, ROOT
+from tests.helpers import LANDINGAI_FIXTURES, run_streamer
 
 API_KEY = "land_sk_Zq7SecretKeyValue0123456789"
 
@@ -44,12 +42,10 @@ def test_cloud_api_key_stays_out_of_logs_records_and_errors(
             f"  - {{kind: jsonl, path: '{tmp_path / 'r.jsonl'}'}}\n"
             f"  - {{kind: video, path: '{tmp_path / 'r.mp4'}'}}\n"
         )
-        proc = subprocess.run(
-            [sys.executable, "-m", "streamer", "-vv", "run", str(config)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        proc = run_streamer(
+            "-vv",
+            "run",
+            str(config),
             env={"TEST_LANDINGAI_KEY": API_KEY, "PATH": "/usr/bin:/bin"},
         )
 
@@ -73,13 +69,7 @@ def test_bad_api_key_error_does_not_echo_the_key(
         "predictor: {kind: cloud, endpoint_id: x, api_key: '" + bad_key + "',"
         " url: 'http://127.0.0.1:9/inference/v1/predict'}\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_streamer("run", str(config), "--no-progress")
     assert proc.returncode == 1
     assert "must start with 'land_sk_'" in proc.stderr
     assert_nowhere(bad_key, {"stderr": proc.stderr, "stdout": proc.stdout})

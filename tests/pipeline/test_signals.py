@@ -13,7 +13,7 @@ import av
 import pytest
 
 from tests.fault_server import FaultServer
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_streamer
 
 
 def start_run(clip: Path, out: Path, port: int) -> subprocess.Popen[str]:
@@ -115,21 +115,7 @@ def test_signal_while_waiting_for_the_server_exits_130(
     assert "Traceback" not in stderr
 
 
-def test_bad_worker_override_is_a_config_error(short_clip: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streamer",
-            "run",
-            "configs/demo.yaml",
-            "--workers",
-            "0",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_bad_worker_override_is_a_config_error() -> None:
+    proc = run_streamer("run", "configs/demo.yaml", "--workers", "0")
     assert proc.returncode == 1
     assert "command line: workers = 0" in proc.stderr
