@@ -13,6 +13,7 @@ Metric names (all prefixed ``streamer_``) are listed in ``docs/outputs.md``.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ SOURCE_STATES = (
     "failed",
     "other",
 )
+#: Seconds without a delivered frame after which the rate reads 0.
+STALE_AFTER_S = 2.0
 #: Classes of drop reasons (see ``drop_class``).
 DROP_CLASSES = ("queue_full", "superseded", "stale", "aborted", "other")
 #: Buckets for per-stage latencies, in seconds (1 ms to 10 s).
@@ -76,6 +79,7 @@ class RunMetrics:
         self._counts = {"produced": 0, "ok": 0, "failed": 0, "dropped": 0}
         self._fps = 0.0
         self._lag_s = 0.0
+        self._delivered_at: float | None = None
         self._last_index: int | None = None
         self._queue_depth: Callable[[], int] = lambda: 0
         self._source_state: Callable[[], str] = lambda: "connecting"
@@ -99,12 +103,14 @@ class RunMetrics:
             ["reason"],
             registry=reg,
         )
-        self.fps = Gauge("streamer_fps", "Frames delivered per second.", registry=reg)
-        self.lag = Gauge(
+        Gauge(
+            "streamer_fps", "Frames delivered per second.", registry=reg
+        ).set_function(lambda: self._live_figures()[0])
+        Gauge(
             "streamer_lag_seconds",
-            "Age of the last frame when delivered.",
+            "Age of the newest delivered frame.",
             registry=reg,
-        )
+        ).set_function(lambda: self._live_figures()[1])
         self.stages = Histogram(
             "streamer_stage_seconds",
             "Time spent in each stage per frame.",
@@ -163,12 +169,11 @@ class RunMetrics:
             self._last_index = result.frame.index
             if result.status is not Status.DROPPED:
                 self._fps, self._lag_s = fps, lag_s
+                self._delivered_at = time.monotonic()
         self.frames.labels(status).inc()
         if result.status is Status.DROPPED:
             self.drops.labels(drop_class(result.error)).inc()
             return
-        self.fps.set(fps)
-        self.lag.set(lag_s)
         for stage, seconds in result.timings.items():
             self.stages.labels(stage.removesuffix("_s")).observe(seconds)
 
@@ -192,12 +197,12 @@ class RunMetrics:
         """The live figures as plain data (the preview's ``/status``)."""
         with self._lock:
             counts = dict(self._counts)
-            figures = {
-                "fps": round(self._fps, 2),
-                "lag_s": round(self._lag_s, 3),
+            figures: dict[str, Any] = {
                 "last_index": self._last_index,
                 "outcome": self._outcome,
             }
+        fps, lag_s = self._live_figures()
+        figures.update(fps=round(fps, 2), lag_s=round(lag_s, 3))
         return {
             **counts,
             **figures,
@@ -205,6 +210,18 @@ class RunMetrics:
             "in_flight": self._in_flight(),
             "source_state": self.source_state(),
         }
+
+    def _live_figures(self) -> tuple[float, float]:
+        """Rate and lag now: when frames stop coming (a camera away), the rate
+        falls to 0 and the lag keeps growing, instead of freezing."""
+        with self._lock:
+            fps, lag_s, at = self._fps, self._lag_s, self._delivered_at
+        if at is None:
+            return 0.0, 0.0
+        quiet = time.monotonic() - at
+        if quiet > STALE_AFTER_S:
+            fps = 0.0
+        return fps, lag_s + quiet
 
     def source_state(self) -> str:
         """The source's state, one of ``SOURCE_STATES``."""
