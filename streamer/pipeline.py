@@ -39,7 +39,7 @@ from streamer.queueing import FrameQueue, QueueClosed, QueuePolicy
 from streamer.reorder import Reorderer
 from streamer.sinks import Sink, build_sink
 from streamer.sources import Source, SourceInfo, open_source
-from streamer.workers import WorkerPool
+from streamer.workers import ABORTED, WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class Pipeline:
             dropped = [frame]
         for old in dropped:
             reason = (
-                "the run was aborted before the frame was sent"
+                ABORTED
                 if self.abort_event.is_set()
                 else f"queue full ({frames.policy.value})"
             )
@@ -396,9 +396,8 @@ class Pipeline:
             self._deliver(ready, progress)
 
     def _begin_abort(self, frames: FrameQueue, progress: tqdm[Any]) -> float:
-        reason = "the run was aborted before the frame was sent"
         for frame in frames.drain():
-            self._accept(Result(frame, Status.DROPPED, error=reason), progress)
+            self._accept(Result(frame, Status.DROPPED, error=ABORTED), progress)
         return time.monotonic() + ABORT_GRACE_S
 
     def _finish(self) -> None:
