@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -16,19 +15,11 @@ from streamer.sinks.video import FRAGMENT_S
 from tests.helpers import require_tool
 from tests.sinks.conftest import VTEST, StubPredictor
 
-#: Runs the same Pipeline as ``streamer run`` when the CLI cannot load yet
-#: (``streamer.cli`` imports ``streamer.server``, built on another branch).
-RUNNER = (
-    "import sys; from streamer.config import load_config; "
-    "from streamer.pipeline import Pipeline; Pipeline(load_config(sys.argv[1])).run()"
-)
 KILL_AFTER_RECORDS = 300
 
 
 def run_command(config: Path) -> list[str]:
-    if importlib.util.find_spec("streamer.server") is not None:
-        return [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"]
-    return [sys.executable, "-c", RUNNER, str(config)]
+    return [sys.executable, "-m", "streamer", "run", str(config), "--no-progress"]
 
 
 def flushed_records(path: Path) -> list[dict[str, object]]:
