@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bench.live import Lag, Memory
 from bench.replay import Cell, Series
-from bench.stages import STAGES
+from bench.stages import ALTERNATIVES, STAGES
 
 #: The acceptance cell: a 50 ms server and 8 workers on the sample.
 ACCEPT_CLIP, ACCEPT_DELAY, ACCEPT_WORKERS = "vtest", 50, 8
@@ -193,18 +193,22 @@ def _stages(stages: dict[str, dict[str, float]]) -> str:
         "Milliseconds a frame on one thread, and in brackets the ratio to decoding "
         "the same frame. `request` is against a null server answering at once; "
         "`draw` puts five boxes and the status line on the frame; `write` is the "
-        "H.264 video sink (libx264 `veryfast`, its final flush shared out).",
+        "H.264 video sink (libx264 `veryfast`, its final flush shared out). "
+        "`encode_png` is the cost of `image_format: PNG` instead of JPEG, not "
+        "part of the total.",
         "",
         "| stage | " + " | ".join(clips) + " |",
         "|---|" + "---:|" * len(clips),
     ]
-    for stage in STAGES:
+    for stage in (*STAGES, *ALTERNATIVES):
         cells = []
         for clip in clips:
+            if stage not in stages[clip]:
+                continue
             value, base = stages[clip][stage], stages[clip]["decode"]
             cells.append(f"{value:.2f} ({value / base:.2f})")
         rows.append(f"| {stage} | " + " | ".join(cells) + " |")
-    totals = [sum(stages[c].values()) for c in clips]
+    totals = [sum(stages[c][name] for name in STAGES) for c in clips]
     rows.append("| total | " + " | ".join(f"{t:.2f}" for t in totals) + " |")
     rows += ["", *_implied(stages), ""]
     return "\n".join(rows)

@@ -29,6 +29,8 @@ from streamer.sources import SourceInfo
 T = TypeVar("T")
 
 STAGES = ("decode", "encode", "request", "parse", "draw", "write")
+#: Measured beside the stages, not part of a frame's path by default.
+ALTERNATIVES = ("encode_png",)
 
 
 def measure(path: Path, frames: int, max_s: float) -> dict[str, float]:
@@ -38,6 +40,7 @@ def measure(path: Path, frames: int, max_s: float) -> dict[str, float]:
     # are not kept, so fresh memory for each one does not count against it.
     costs = {"decode": 1 / decode_rate(path, frames, max_s)}
     costs["encode"] = _per_item(images, _encode)
+    costs["encode_png"] = _per_item(images[:20], _encode_png)
     costs.update(_request_and_parse(images))
     results = [_result(i, image) for i, image in enumerate(images)]
     annotator = Annotator()
@@ -47,7 +50,7 @@ def measure(path: Path, frames: int, max_s: float) -> dict[str, float]:
         results, lambda r: annotated.append(_must(annotator.draw(r, hud)))
     )
     costs["write"] = _write(path.stem, results, annotated)
-    return {name: 1000 * costs[name] for name in STAGES}
+    return {name: 1000 * costs[name] for name in (*STAGES, *ALTERNATIVES)}
 
 
 def _decode(path: Path, frames: int, max_s: float) -> list[Image]:
@@ -69,6 +72,12 @@ def _encode(image: Image) -> None:
     from streamer.predict import serialize_image
 
     serialize_image(image, format="JPEG", quality=90, color_order="BGR")
+
+
+def _encode_png(image: Image) -> None:
+    from streamer.predict import serialize_image
+
+    serialize_image(image, format="PNG", color_order="BGR")
 
 
 def _request_and_parse(images: list[Image]) -> dict[str, float]:

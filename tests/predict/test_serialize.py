@@ -185,3 +185,21 @@ def test_serialize_rois_matches_wire_format() -> None:
         '{"x": 7, "y": 8}], "mode": "single-text"}]]'
     )
     assert json.loads(serialize_rois([], "multi-text")) == [[]]
+
+
+def test_bgr_frames_round_trip_through_opencv_encoders() -> None:
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+
+    png = serialize_image(frame, format="PNG", color_order="BGR")
+    jpeg = serialize_image(frame, format="JPEG", quality=95, color_order="BGR")
+
+    assert png[:4] == b"\x89PNG" and jpeg[:2] == b"\xff\xd8"
+    decoded_png = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(decoded_png, frame)
+    flat = np.full((48, 64, 3), (200, 30, 10), dtype=np.uint8)
+    decoded = cv2.imdecode(
+        np.frombuffer(serialize_image(flat, color_order="BGR"), np.uint8),
+        cv2.IMREAD_COLOR,
+    )
+    assert np.abs(decoded.astype(int) - flat).max() <= 4
