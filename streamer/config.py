@@ -257,9 +257,14 @@ def _yaml_message(exc: yaml.YAMLError, source_name: str) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is None:
         return f"{source_name} is not valid YAML: {problem}"
+    advice = (
+        "remove one of them"
+        if "given twice" in str(problem)
+        else "check the indentation and quoting there"
+    )
     return (
         f"{source_name} is not valid YAML at line {mark.line + 1}, column "
-        f"{mark.column + 1}: {problem}; check the indentation and quoting there"
+        f"{mark.column + 1}: {problem}; {advice}"
     )
 
 
@@ -332,6 +337,8 @@ def _looks_secret(where: str) -> bool:
 
 
 def _message(err: Mapping[str, Any]) -> str:
+    if err["type"] == "literal_error":
+        return _choice_message(err)
     if err["type"] in {"bool_type", "bool_parsing"}:
         return "expected true or false (on/off/yes/no are not booleans here)"
     if err["type"] in {"int_type", "int_parsing", "float_type"} and isinstance(
@@ -339,6 +346,14 @@ def _message(err: Mapping[str, Any]) -> str:
     ):
         return f"{err['msg'].lower()}; write the number without quotes or leading zeros"
     return str(err["msg"]).rstrip(".").lower() if err["msg"] else "invalid value"
+
+
+def _choice_message(err: Mapping[str, Any]) -> str:
+    expected = str(err.get("ctx", {}).get("expected", ""))
+    choices = re.findall(r"'([^']*)'", expected)
+    match = difflib.get_close_matches(str(err.get("input")), choices, n=1)
+    hint = f"; did you mean '{match[0]}'?" if match else ""
+    return f"expected one of {', '.join(choices)}{hint}"
 
 
 def _nearest_field(loc: tuple[int | str, ...]) -> str:

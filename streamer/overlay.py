@@ -136,31 +136,48 @@ class Annotator:
         _label(canvas, self._caption(pred), (8, canvas.shape[0] - 8), (51, 51, 51))
 
     def _draw_hud(self, canvas: Image, result: Result, hud: Hud | None) -> None:
-        text = f"#{result.frame.index} {result.status.value}"
+        head = f"#{result.frame.index} {result.status.value}"
+        tail = ""
+        if result.status is not Status.OK and result.error:
+            tail = f" | {result.error[:60]}"
+        full = compact = head
         if hud is not None:
-            text += (
+            full += (
                 f" | {hud.fps:.1f} fps | lag {hud.lag_s * 1000:.0f} ms"
                 f" | ok {hud.ok} failed {hud.failed} dropped {hud.dropped}"
             )
-        if result.status is not Status.OK and result.error:
-            text += f" | {result.error[:60]}"
+            compact += (
+                f" {hud.fps:.0f}fps {hud.lag_s * 1000:.0f}ms"
+                f" {hud.ok}/{hud.failed}/{hud.dropped}"
+            )
         color = RED if result.status is Status.FAILED else BLACK
-        text, scale = _fit(text, canvas.shape[1], HUD_SCALE)
+        text, scale = _fit((full + tail, compact + tail), canvas.shape[1], HUD_SCALE)
         _label(canvas, text, (0, 0), color, below=True, scale=scale)
 
 
-def _fit(text: str, width: int, scale: float) -> tuple[str, float]:
-    """Shrink (down to a readable floor), then shorten ``text`` to fit ``width``."""
+def _fit(texts: tuple[str, ...], width: int, scale: float) -> tuple[str, float]:
+    """The first text that fits ``width`` at a readable size, shrunk as needed.
+
+    When none fits even at ``MIN_SCALE``, the last is shortened to fit.
+    """
 
     def pixels(candidate: str, at: float) -> int:
         size = cv2.getTextSize(candidate, fontFace=FONT, fontScale=at, thickness=1)
         return int(size[0][0]) + 7  # the label box is 6 px wider, inclusive
 
-    if pixels(text, scale) >= width:
-        scale = max(MIN_SCALE, scale * width / pixels(text, scale))
-    while len(text) > 4 and pixels(text, scale) >= width:
+    for text in texts:
+        if pixels(text, scale) < width:
+            return text, scale
+    for text in texts:
+        smaller = scale
+        while smaller > MIN_SCALE and pixels(text, smaller) >= width:
+            smaller = max(MIN_SCALE, smaller - 0.02)
+        if pixels(text, smaller) < width:
+            return text, smaller
+    text = texts[-1]
+    while len(text) > 4 and pixels(text, MIN_SCALE) >= width:
         text = text[:-4] + "..."
-    return text, scale
+    return text, MIN_SCALE
 
 
 def _label(

@@ -52,6 +52,10 @@ def test_environment_variables_are_expanded_with_defaults() -> None:
         ("source: {url: a}\nsinks: [{kind: video, pth: o.mp4}]", "did you mean 'path'"),
         ("source: {url: a}\npipeline: {workers: 0}", "pipeline.workers = 0"),
         ("source: {url: a}\npipeline: {policy: newest}", "pipeline.policy = 'newest'"),
+        (
+            "source: {url: a}\npipeline: {policy: drop_olderst}",
+            "did you mean 'drop_oldest'?",
+        ),
         ("sinks: []", "source is required"),
         ("- a\n- b", "must hold a mapping"),
         ("source: {url: [", "is not valid YAML at line 1, column 16"),

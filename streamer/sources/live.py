@@ -463,6 +463,8 @@ class LiveSource:
         first = self._first_frame(self._reader)
         if first is None:
             self._raise_if_stopped()
+            if self._open_cancelled.is_set():
+                return SourceInfo(0, 0, self._fps(), live=True)
             logger.info(
                 "waiting for %s: no frame within %.1f s (%s)",
                 self.name, self.policy.open_timeout_s,
