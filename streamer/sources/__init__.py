@@ -62,15 +62,14 @@ def open_source(
             max_fps=config.max_fps,
             on_status=on_status,
         )
-    options = {
-        "max_fps": config.max_fps,
-        "realtime": config.realtime,
-        "loop": config.loop,
-        "name": config.name,
-    }
-    if is_folder_source(url):
-        return FolderSource(url, **options)  # type: ignore[arg-type]
-    return FileSource(url, **options)  # type: ignore[arg-type]
+    recorded = FolderSource if is_folder_source(url) else FileSource
+    return recorded(
+        url,
+        max_fps=config.max_fps,
+        realtime=config.realtime,
+        loop=config.loop,
+        name=config.name,
+    )
 
 
 def _policy(config: SourceConfig) -> ReconnectPolicy:
