@@ -466,10 +466,11 @@ class LiveSource:
             if self._open_cancelled.is_set():
                 return SourceInfo(0, 0, self._fps(), live=True)
             logger.info(
-                "waiting for %s: no frame within %.1f s (%s)",
-                self.name, self.policy.open_timeout_s,
-                self._reader.status().last_error or "no error reported",
-            )  # fmt: skip
+                "waiting for %s, which is not streaming yet (%s); reading goes "
+                "on in the background",
+                self.name,
+                self._reader.status().last_error or "no frame in time",
+            )
             return SourceInfo(0, 0, self._fps(), live=True)
         height, width = first.image.shape[:2]
         codec = self._reader.reported_codec
@@ -480,10 +481,19 @@ class LiveSource:
         self._open_cancelled.set()
 
     def _first_frame(self, reader: LiveReader) -> Grab | None:
+        """The first frame, or None once the first attempt failed or time ran out.
+
+        A refused or failed first connection is not waited out when the source
+        retries for ever: reading goes on in the background, and the run can
+        start its outputs meanwhile. With a bounded number of attempts, the
+        wait goes on so that giving up is reported here.
+        """
         deadline = time.monotonic() + self.policy.open_timeout_s
+        retries_forever = self.policy.max_attempts is None
         while not self._open_cancelled.is_set():
             left = deadline - time.monotonic()
-            if left <= 0:
+            failed = reader.status().last_error is not None
+            if left <= 0 or (failed and retries_forever):
                 return None
             grab = reader.next_after(0, timeout=min(left, POLL_S))
             if grab is not None:

@@ -277,3 +277,17 @@ def test_probe_measures_a_stream(rtsp_server: RtspServer) -> None:
     assert report.decoded > 5
     assert report.first_frame_s is not None and report.first_frame_s < 2.0
     assert report.measured_fps is not None and 5 < report.measured_fps < 20
+
+
+def test_refused_camera_at_start_does_not_hold_up_open() -> None:
+    url = f"rtsp://127.0.0.1:{free_port()}/stream"
+    source = StreamSource(url, ReconnectPolicy(open_timeout_s=10.0))
+    started = time.monotonic()
+    info = source.open()
+    took = time.monotonic() - started
+    try:
+        assert (info.width, info.height) == (0, 0)
+        assert took < 2.0, f"open() took {took:.1f} s for a refused camera"
+        assert source.status().state is not SourceState.STOPPED
+    finally:
+        source.close()
