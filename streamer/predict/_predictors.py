@@ -79,6 +79,15 @@ def _metadata_json(metadata: MetadataInput) -> str | None:
     return metadata.to_wire()
 
 
+def _keyed_headers(key: str, telemetry: dict[str, str]) -> dict[str, str]:
+    """The session headers of the LandingLens cloud services."""
+    return {
+        "contentType": "multipart/form-data",
+        "apikey": key,
+        "X-event": _telemetry_header(telemetry),
+    }
+
+
 def _telemetry_header(properties: Mapping[str, str]) -> str:
     """The `X-event` header the cloud service reads, built per instance."""
     return json.dumps(
@@ -135,16 +144,11 @@ class Predictor:
     ) -> None:
         key = load_api_credential(api_key)
         self._endpoint_id = endpoint_id
-        headers = {
-            "contentType": "multipart/form-data",
-            "apikey": key,
-            "X-event": _telemetry_header(
-                {"endpoint_id": endpoint_id, "model_type": "fast_and_easy"}
-            ),
-        }
         self._setup(
             url,
-            headers,
+            _keyed_headers(
+                key, {"endpoint_id": endpoint_id, "model_type": "fast_and_easy"}
+            ),
             timeout=timeout,
             retry=retry or RetryPolicy(),
             stop_event=stop_event,
@@ -399,14 +403,9 @@ class OcrPredictor(Predictor):
         key = load_api_credential(api_key)
         self._threshold = threshold
         self._language = language
-        headers = {
-            "contentType": "multipart/form-data",
-            "apikey": key,
-            "X-event": _telemetry_header({"model_type": "ocr"}),
-        }
         self._setup(
             url,
-            headers,
+            _keyed_headers(key, {"model_type": "ocr"}),
             timeout=timeout,
             retry=retry or RetryPolicy(),
             stop_event=stop_event,
